@@ -1,0 +1,1 @@
+"""Domain model: the case, units and instrument scores."""

@@ -1,0 +1,437 @@
+"""Derived facts about one case, computed once per assessment, and the result being built.
+
+Rules read the case only through this context so that "unknown" stays unknown: helpers return
+``None`` when a fact is not recorded, and the engine turns what mattered into ``missing_data``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from revspine.domain.case import Case, ImagingStudy, LabResult, Surgery, vertebra_index
+from revspine.domain.units import to_canonical
+from revspine.engine.assessment import (
+    Fact,
+    Finding,
+    MissingData,
+    Recommendation,
+    RedFlag,
+    Warning,
+    WorkupItem,
+)
+from revspine.knowledge import Knowledge
+
+DAYS_PER_MONTH = 365.25 / 12
+
+#: Imaging findings that mean infection.
+INFECTION_FINDINGS = frozenset({"discitis_osteomyelitis", "epidural_abscess"})
+#: Cross-sectional modalities that show neural compression and soft tissue.
+CROSS_SECTIONAL = frozenset({"mri", "mri_with_contrast", "ct_myelogram"})
+MRI = frozenset({"mri", "mri_with_contrast"})
+
+_LAB_PLAUSIBILITY = {
+    "crp": "plausibility.crp_mg_l",
+    "esr": "plausibility.esr_mm_h",
+    "wbc": "plausibility.wbc_per_ul",
+    "albumin": "plausibility.albumin_g_dl",
+    "transferrin": "plausibility.transferrin_mg_dl",
+    "prealbumin": "plausibility.prealbumin_mg_dl",
+    "total_lymphocyte_count": "plausibility.total_lymphocyte_count_per_ul",
+    "hba1c": "plausibility.hba1c_pct",
+    "vitamin_d": "plausibility.vitamin_d_ng_ml",
+    "procalcitonin": "plausibility.procalcitonin_ng_ml",
+}
+
+
+@dataclass(frozen=True)
+class LabValue:
+    """One plausible lab result in its canonical unit."""
+
+    test: str
+    value: float
+    date: date | None
+    index: int
+    raw: LabResult
+
+    @property
+    def field(self) -> str:
+        """The case path of the result."""
+        return f"labs[{self.index}]"
+
+    def fact(self) -> Fact:
+        """The fact as shown in explanations."""
+        when = self.date.isoformat() if self.date else "undated"
+        return Fact(field=self.field, value=f"{self.raw.test} {self.raw.value} {self.raw.unit} ({when})")
+
+
+@dataclass(frozen=True)
+class FindingHit:
+    """An imaging finding on a current study."""
+
+    code: str
+    levels: tuple[str, ...]
+    side: str | None
+    modality: str
+    study_date: date | None
+    path: str
+
+    def fact(self) -> Fact:
+        """The fact as shown in explanations."""
+        lv = ",".join(self.levels) or "level unspecified"
+        return Fact(field=self.path, value=f"{self.code} {lv} on {self.modality}")
+
+
+@dataclass
+class CauseBuilder:
+    """Findings collected for one cause during the DX step."""
+
+    cause: str
+    correctable: bool
+    for_: list[Finding] = field(default_factory=list)
+    against: list[Finding] = field(default_factory=list)
+    rule_ids: list[str] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
+    concordant: bool | None = None
+    concordance_note: str | None = None
+
+
+@dataclass
+class Result:
+    """Everything the rules emit."""
+
+    red_flags: list[RedFlag] = field(default_factory=list)
+    causes: dict[str, CauseBuilder] = field(default_factory=dict)
+    workup: dict[str, WorkupItem] = field(default_factory=dict)
+    workup_gate: dict[str, str] = field(default_factory=dict)
+    optimisation: list[Recommendation] = field(default_factory=list)
+    planning: list[Recommendation] = field(default_factory=list)
+    postop: list[Recommendation] = field(default_factory=list)
+    nonsurgical: list[Recommendation] = field(default_factory=list)
+    missing: dict[tuple[str, str], MissingData] = field(default_factory=dict)
+    warnings: list[Warning] = field(default_factory=list)
+    fired: list[str] = field(default_factory=list)
+    disposition: str | None = None
+    disposition_summary: str = ""
+    disposition_reasons: list[str] = field(default_factory=list)
+    disposition_rule: str = ""
+    disposition_facts: list[Fact] = field(default_factory=list)
+    caprini: int | None = None
+
+
+class Ctx:
+    """The case, the knowledge and ``as_of``, with derived facts and the result being built."""
+
+    def __init__(self, case: Case, kb: Knowledge, as_of: date) -> None:
+        self.case = case
+        self.kb = kb
+        self.as_of = as_of
+        self.out = Result()
+        self.rule_id = ""
+        self._derive()
+
+    # -- derivation -------------------------------------------------------------------------
+    def _derive(self) -> None:
+        case, kb = self.case, self.kb
+        self.age: int | None = case.patient.age
+        if self.age is None and case.patient.birth_date is not None:
+            b = case.patient.birth_date
+            self.age = self.as_of.year - b.year - ((self.as_of.month, self.as_of.day) < (b.month, b.day))
+        self.weight_kg = self._body("weight", "kg", "plausibility.weight_kg", "patient.weight")
+        self.height_cm = self._body("height", "cm", "plausibility.height_cm", "patient.height")
+        self.bmi: float | None = None
+        if self.weight_kg is not None and self.height_cm is not None:
+            self.bmi = round(self.weight_kg / (self.height_cm / 100) ** 2, 1)
+
+        dated = [s for s in case.surgeries if s.date is not None]
+        self.surgery_count = len(case.surgeries)
+        self.last_surgery: Surgery | None = (
+            max(dated, key=lambda s: s.date or date.min) if dated else None
+        )
+        if case.surgeries and len(dated) < len(case.surgeries):
+            self.warn("undated_surgery", "A prior surgery has no date; time since surgery may be wrong.", "surgeries")
+        self.last_surgery_date = self.last_surgery.date if self.last_surgery else None
+        self.days_since: int | None = (
+            (self.as_of - self.last_surgery_date).days if self.last_surgery_date else None
+        )
+        self.window: str | None = None
+        if self.days_since is not None:
+            months = self.days_since / DAYS_PER_MONTH
+            if self.days_since < kb.num("windows.w0_max_days"):
+                self.window = "W0"
+            elif months < kb.num("windows.w1_max_months"):
+                self.window = "W1"
+            elif months <= kb.num("windows.w2_max_months"):
+                self.window = "W2"
+            else:
+                self.window = "W3"
+        fusions = [s for s in case.surgeries if s.type == "fusion"]
+        self.fusion = bool(fusions)
+        fdated = [s for s in fusions if s.date is not None]
+        self.last_fusion_date = max((s.date for s in fdated if s.date), default=None)
+        self.months_since_fusion: float | None = (
+            (self.as_of - self.last_fusion_date).days / DAYS_PER_MONTH if self.last_fusion_date else None
+        )
+        self.fused_segments: set[str] = {lv for s in fusions for lv in s.levels}
+        self.operated_segments: set[str] = {lv for s in case.surgeries for lv in s.levels}
+        self.instrumented: bool | None = (
+            True
+            if any(s.instrumented for s in case.surgeries)
+            else (False if case.surgeries and all(s.instrumented is False for s in case.surgeries) else None)
+        )
+        self.decompression = any(s.type in ("discectomy", "laminectomy") for s in case.surgeries)
+        self.discectomy = any(s.type == "discectomy" for s in case.surgeries)
+        self.fused_to_sacrum = any(lv.endswith("S1") for lv in self.fused_segments)
+
+        self._labs()
+        self._imaging()
+
+    def _body(self, name: str, unit: str, bounds: str, path: str) -> float | None:
+        q = getattr(self.case.patient, name)
+        if q is None:
+            return None
+        value = to_canonical(name, q.value, q.unit)
+        lo, hi = self.kb.pair(bounds)
+        if not lo <= value <= hi:
+            self.warn("implausible_value", f"{name} {q.value} {q.unit} is implausible and was not used.", path)
+            return None
+        return value
+
+    def _labs(self) -> None:
+        self.lab_series: dict[str, list[LabValue]] = {}
+        for i, lab in enumerate(self.case.labs):
+            path = f"labs[{i}]"
+            value = to_canonical(lab.test, lab.value, lab.unit)
+            lo, hi = self.kb.pair(_LAB_PLAUSIBILITY[lab.test])
+            if not lo <= value <= hi:
+                self.warn(
+                    "implausible_value",
+                    f"{lab.test} {lab.value} {lab.unit} is outside the plausible range and was not "
+                    "used; check the value and its unit.",
+                    path,
+                )
+                continue
+            if lab.date is not None and lab.date > self.as_of:
+                self.warn("future_date", f"{lab.test} is dated after the assessment date; not used.", path)
+                continue
+            if lab.date is None:
+                self.warn("undated_result", f"{lab.test} has no date; it is not treated as current.", path)
+            self.lab_series.setdefault(lab.test, []).append(LabValue(lab.test, value, lab.date, i, lab))
+        for series in self.lab_series.values():
+            series.sort(key=lambda v: (v.date is not None, v.date or date.min))
+
+    def _imaging(self) -> None:
+        """Current studies: after the last surgery and within the currency window."""
+        self.studies: list[tuple[int, ImagingStudy]] = []
+        max_age = self.kb.num("currency.imaging_valid_days")
+        for i, study in enumerate(self.case.imaging):
+            path = f"imaging[{i}]"
+            if study.date is not None:
+                if study.date > self.as_of:
+                    self.warn("future_date", "Imaging dated after the assessment date; not used.", path)
+                    continue
+                if self.last_surgery_date and study.date < self.last_surgery_date:
+                    self.warn(
+                        "preoperative_imaging",
+                        f"{study.modality} predates the last surgery; it does not show the current anatomy.",
+                        path,
+                    )
+                    continue
+                if (self.as_of - study.date).days > max_age:
+                    self.warn("stale_result", f"{study.modality} is older than {max_age:.0f} days; repeat if needed.", path)
+                    continue
+            else:
+                self.warn("undated_result", f"{study.modality} has no date; assumed post-operative.", path)
+            self.studies.append((i, study))
+        self.modalities = {s.modality for _, s in self.studies}
+        self.hits: dict[str, list[FindingHit]] = {}
+        for i, study in self.studies:
+            for j, f in enumerate(study.findings):
+                hit = FindingHit(f.finding, tuple(f.levels), f.side, study.modality, study.date, f"imaging[{i}].findings[{j}]")
+                self.hits.setdefault(f.finding, []).append(hit)
+
+    # -- reading helpers --------------------------------------------------------------------
+    def fact(self, path: str) -> Fact:
+        """A case field as a Fact (walks the dotted path)."""
+        obj: Any = self.case
+        for part in path.split("."):
+            obj = getattr(obj, part, None) if obj is not None else None
+        return Fact(field=path, value=obj)
+
+    def get(self, path: str) -> Any:
+        """A case field's value (None when unknown)."""
+        return self.fact(path).value
+
+    def true(self, *paths: str) -> list[Fact]:
+        """Facts among ``paths`` that are recorded as True."""
+        return [f for f in (self.fact(p) for p in paths) if f.value is True]
+
+    def latest(self, test: str) -> LabValue | None:
+        """Most recent plausible result of ``test`` (dated results win over undated)."""
+        series = self.lab_series.get(test)
+        return series[-1] if series else None
+
+    def current_lab(self, test: str, max_age_key: str, *, post_op: bool = True) -> LabValue | None:
+        """The latest result if it is dated, recent enough and (optionally) after the last surgery."""
+        lab = self.latest(test)
+        if lab is None or lab.date is None:
+            return None
+        if (self.as_of - lab.date).days > self.kb.num(max_age_key):
+            return None
+        if post_op and self.last_surgery_date and lab.date < self.last_surgery_date:
+            return None
+        return lab
+
+    def has(self, *codes: str) -> list[FindingHit]:
+        """Hits of any of the imaging findings ``codes`` on current studies."""
+        return [h for c in codes for h in self.hits.get(c, ())]
+
+    def studies_of(self, modalities: Iterable[str]) -> list[tuple[int, ImagingStudy]]:
+        """Current studies of the given modalities."""
+        wanted = set(modalities)
+        return [(i, s) for i, s in self.studies if s.modality in wanted]
+
+    @property
+    def radicular(self) -> bool | None:
+        """Radicular (leg) pain present / absent / unknown."""
+        s = self.case.symptoms
+        if s.radicular_pain is not None:
+            return s.radicular_pain
+        if s.predominant_pain is not None:
+            return s.predominant_pain in ("radicular", "equal")
+        return None
+
+    @property
+    def axial(self) -> bool | None:
+        """Axial (back or neck) pain present / absent / unknown."""
+        s = self.case.symptoms
+        if s.axial_pain is not None:
+            return s.axial_pain
+        if s.predominant_pain is not None:
+            return s.predominant_pain in ("axial", "equal")
+        return None
+
+    def months(self, days: int) -> float:
+        """Days as months."""
+        return days / DAYS_PER_MONTH
+
+    # -- emitting ---------------------------------------------------------------------------
+    def fire(self) -> None:
+        """Record that the current rule produced output."""
+        if not self.out.fired or self.out.fired[-1] != self.rule_id:
+            if self.rule_id not in self.out.fired:
+                self.out.fired.append(self.rule_id)
+
+    def warn(self, code: str, message: str, path: str | None = None) -> None:
+        """Add a warning about the input."""
+        self.out.warnings.append(Warning(code=code, message=message, field=path, rule_id=self.rule_id or None))
+
+    def missing(self, path: str, why: str) -> None:
+        """Record that an unknown field mattered."""
+        key = (path, self.rule_id)
+        if key not in self.out.missing:
+            self.out.missing[key] = MissingData(field=path, why=why, rule_id=self.rule_id)
+
+    def unknown(self, *paths: str, why: str) -> list[str]:
+        """Record every path among ``paths`` that is unknown; return them."""
+        gaps = [p for p in paths if self.get(p) is None]
+        for p in gaps:
+            self.missing(p, why)
+        return gaps
+
+    def red_flag(self, code: str, rationale: str, action: str, facts: list[Fact], evidence: list[str]) -> None:
+        """Emit a red flag."""
+        self.fire()
+        self.out.red_flags.append(
+            RedFlag(code=code, rationale=rationale, action=action, rule_id=self.rule_id, facts=facts, evidence=evidence)
+        )
+
+    def cause(self, cause: str, correctable: bool, evidence: Iterable[str] = ()) -> CauseBuilder:
+        """The builder for ``cause`` (created on first use)."""
+        cb = self.out.causes.get(cause)
+        if cb is None:
+            cb = self.out.causes[cause] = CauseBuilder(cause, correctable)
+        for e in evidence:
+            if e not in cb.evidence:
+                cb.evidence.append(e)
+        return cb
+
+    def support(self, cause: str, correctable: bool, text: str, strength: str, facts: list[Fact], evidence: Iterable[str] = ()) -> None:
+        """Add a finding for ``cause``."""
+        self.fire()
+        cb = self.cause(cause, correctable, evidence)
+        cb.for_.append(Finding(text=text, strength=strength, rule_id=self.rule_id, facts=facts))  # type: ignore[arg-type]
+        if self.rule_id not in cb.rule_ids:
+            cb.rule_ids.append(self.rule_id)
+
+    def oppose(self, cause: str, correctable: bool, text: str, strength: str, facts: list[Fact]) -> None:
+        """Add a finding against ``cause`` (only listed if the cause has findings for it)."""
+        self.fire()
+        cb = self.cause(cause, correctable)
+        cb.against.append(Finding(text=text, strength=strength, rule_id=self.rule_id, facts=facts))  # type: ignore[arg-type]
+        if self.rule_id not in cb.rule_ids:
+            cb.rule_ids.append(self.rule_id)
+
+    def order(
+        self,
+        test: str,
+        reason: str,
+        *,
+        gate: str,
+        urgent: bool = False,
+        facts: list[Fact] | None = None,
+        evidence: list[str] | None = None,
+    ) -> None:
+        """Recommend a test. ``gate``: 'diagnosis' (needed for any decision), 'revision' (needed
+        before surgery is considered) or 'routine' (useful, never blocking)."""
+        self.fire()
+        rank = {"diagnosis": 2, "revision": 1, "routine": 0}
+        prior = self.out.workup.get(test)
+        if prior is not None:
+            if rank[gate] > rank[self.out.workup_gate[test]]:
+                self.out.workup_gate[test] = gate
+            if urgent and prior.priority != "urgent":
+                self.out.workup[test] = prior.model_copy(update={"priority": "urgent"})
+            if reason not in prior.reason:
+                item = self.out.workup[test]
+                self.out.workup[test] = item.model_copy(update={"reason": f"{item.reason} {reason}"})
+            return
+        self.out.workup_gate[test] = gate
+        self.out.workup[test] = WorkupItem(
+            test=test,  # type: ignore[arg-type]
+            priority="urgent" if urgent else "routine",
+            reason=reason,
+            blocks_decision=gate != "routine",
+            rule_id=self.rule_id,
+            facts=facts or [],
+            evidence=evidence or [],
+        )
+
+    def recommend(self, target: list[Recommendation], code: str, text: str, *, facts: list[Fact] | None = None, evidence: list[str] | None = None, status: str | None = None, details: dict[str, Any] | None = None, unverified: bool = False) -> None:
+        """Append a recommendation to one of the plan lists."""
+        self.fire()
+        target.append(
+            Recommendation(code=code, text=text, status=status, details=details or {}, rule_id=self.rule_id, facts=facts or [], evidence=evidence or [], unverified=unverified)
+        )
+
+
+def adjacent_to(segment: str, fused: set[str]) -> bool:
+    """True when ``segment`` is the motion segment just above or below a fused block."""
+    if not fused or segment in fused:
+        return False
+    top = min(vertebra_index(s.split("-")[0]) for s in fused)
+    bottom = max(vertebra_index(s.split("-")[1]) for s in fused)
+    upper, lower = (vertebra_index(v) for v in segment.split("-"))
+    return lower == top or upper == bottom
+
+
+def roots_of(segment: str) -> set[str]:
+    """Roots that a lesion at a lumbar motion segment can compress (traversing and exiting).
+
+    L4-L5 → {L4, L5}; L5-S1 → {L5, S1}. The pairing of segment with traversing/exiting roots is
+    standard anatomy (REFERENCE.md does not tabulate it).
+    """
+    upper, lower = segment.split("-")
+    return {upper, lower}
