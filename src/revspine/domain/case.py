@@ -10,13 +10,13 @@ Levels are written as segments (``L4-L5``, ``L5-S1``) and roots/dermatomes as ``
 
 from __future__ import annotations
 
-import re
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-CASE_SCHEMA_VERSION = "1.0"
+CASE_SCHEMA_VERSION: Literal["1.0"] = "1.0"
 
 Tri = bool | None
 """Three-valued finding: True (present), False (examined and absent), None (unknown)."""
@@ -432,10 +432,18 @@ class PromEntry(_Model):
 class PlannedProcedure(_Model):
     """The revision being considered, when there is one (for planning and VTE risk)."""
 
-    procedure: Literal[
-        "revision_decompression", "revision_discectomy", "revision_fusion", "extension_of_fusion",
-        "osteotomy", "hardware_revision", "other",
-    ] | None = None
+    procedure: (
+        Literal[
+            "revision_decompression",
+            "revision_discectomy",
+            "revision_fusion",
+            "extension_of_fusion",
+            "osteotomy",
+            "hardware_revision",
+            "other",
+        ]
+        | None
+    ) = None
     levels: list[Segment] = Field(default_factory=list)
     expected_duration_min: Annotated[float, Field(gt=0, le=1440)] | None = None
 

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-ASSESSMENT_SCHEMA_VERSION = "1.0"
+ASSESSMENT_SCHEMA_VERSION: Literal["1.0"] = "1.0"
 
 INTENDED_USE = (
     "revspine supports spine surgeons and their teams evaluating adults with persistent or "
@@ -43,6 +43,7 @@ Cause = Literal[
     "vascular_claudication",
     "widespread_pain_syndrome",
     "psychosocial_contributors",
+    "smoking",
 ]
 WorkupTest = Literal[
     "history_and_exam",

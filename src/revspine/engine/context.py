@@ -64,7 +64,9 @@ class LabValue:
     def fact(self) -> Fact:
         """The fact as shown in explanations."""
         when = self.date.isoformat() if self.date else "undated"
-        return Fact(field=self.field, value=f"{self.raw.test} {self.raw.value} {self.raw.unit} ({when})")
+        return Fact(
+            field=self.field, value=f"{self.raw.test} {self.raw.value} {self.raw.unit} ({when})"
+        )
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,7 @@ class CauseBuilder:
     evidence: list[str] = field(default_factory=list)
     concordant: bool | None = None
     concordance_note: str | None = None
+    likelihood: str = "low"
 
 
 @dataclass
@@ -138,7 +141,9 @@ class Ctx:
         self.age: int | None = case.patient.age
         if self.age is None and case.patient.birth_date is not None:
             b = case.patient.birth_date
-            self.age = self.as_of.year - b.year - ((self.as_of.month, self.as_of.day) < (b.month, b.day))
+            self.age = (
+                self.as_of.year - b.year - ((self.as_of.month, self.as_of.day) < (b.month, b.day))
+            )
         self.weight_kg = self._body("weight", "kg", "plausibility.weight_kg", "patient.weight")
         self.height_cm = self._body("height", "cm", "plausibility.height_cm", "patient.height")
         self.bmi: float | None = None
@@ -151,7 +156,11 @@ class Ctx:
             max(dated, key=lambda s: s.date or date.min) if dated else None
         )
         if case.surgeries and len(dated) < len(case.surgeries):
-            self.warn("undated_surgery", "A prior surgery has no date; time since surgery may be wrong.", "surgeries")
+            self.warn(
+                "undated_surgery",
+                "A prior surgery has no date; time since surgery may be wrong.",
+                "surgeries",
+            )
         self.last_surgery_date = self.last_surgery.date if self.last_surgery else None
         self.days_since: int | None = (
             (self.as_of - self.last_surgery_date).days if self.last_surgery_date else None
@@ -172,14 +181,20 @@ class Ctx:
         fdated = [s for s in fusions if s.date is not None]
         self.last_fusion_date = max((s.date for s in fdated if s.date), default=None)
         self.months_since_fusion: float | None = (
-            (self.as_of - self.last_fusion_date).days / DAYS_PER_MONTH if self.last_fusion_date else None
+            (self.as_of - self.last_fusion_date).days / DAYS_PER_MONTH
+            if self.last_fusion_date
+            else None
         )
         self.fused_segments: set[str] = {lv for s in fusions for lv in s.levels}
         self.operated_segments: set[str] = {lv for s in case.surgeries for lv in s.levels}
         self.instrumented: bool | None = (
             True
             if any(s.instrumented for s in case.surgeries)
-            else (False if case.surgeries and all(s.instrumented is False for s in case.surgeries) else None)
+            else (
+                False
+                if case.surgeries and all(s.instrumented is False for s in case.surgeries)
+                else None
+            )
         )
         self.decompression = any(s.type in ("discectomy", "laminectomy") for s in case.surgeries)
         self.discectomy = any(s.type == "discectomy" for s in case.surgeries)
@@ -195,7 +210,11 @@ class Ctx:
         value = to_canonical(name, q.value, q.unit)
         lo, hi = self.kb.pair(bounds)
         if not lo <= value <= hi:
-            self.warn("implausible_value", f"{name} {q.value} {q.unit} is implausible and was not used.", path)
+            self.warn(
+                "implausible_value",
+                f"{name} {q.value} {q.unit} is implausible and was not used.",
+                path,
+            )
             return None
         return value
 
@@ -214,11 +233,17 @@ class Ctx:
                 )
                 continue
             if lab.date is not None and lab.date > self.as_of:
-                self.warn("future_date", f"{lab.test} is dated after the assessment date; not used.", path)
+                self.warn(
+                    "future_date", f"{lab.test} is dated after the assessment date; not used.", path
+                )
                 continue
             if lab.date is None:
-                self.warn("undated_result", f"{lab.test} has no date; it is not treated as current.", path)
-            self.lab_series.setdefault(lab.test, []).append(LabValue(lab.test, value, lab.date, i, lab))
+                self.warn(
+                    "undated_result", f"{lab.test} has no date; it is not treated as current.", path
+                )
+            self.lab_series.setdefault(lab.test, []).append(
+                LabValue(lab.test, value, lab.date, i, lab)
+            )
         for series in self.lab_series.values():
             series.sort(key=lambda v: (v.date is not None, v.date or date.min))
 
@@ -230,7 +255,9 @@ class Ctx:
             path = f"imaging[{i}]"
             if study.date is not None:
                 if study.date > self.as_of:
-                    self.warn("future_date", "Imaging dated after the assessment date; not used.", path)
+                    self.warn(
+                        "future_date", "Imaging dated after the assessment date; not used.", path
+                    )
                     continue
                 if self.last_surgery_date and study.date < self.last_surgery_date:
                     self.warn(
@@ -240,16 +267,29 @@ class Ctx:
                     )
                     continue
                 if (self.as_of - study.date).days > max_age:
-                    self.warn("stale_result", f"{study.modality} is older than {max_age:.0f} days; repeat if needed.", path)
+                    self.warn(
+                        "stale_result",
+                        f"{study.modality} is older than {max_age:.0f} days; repeat if needed.",
+                        path,
+                    )
                     continue
             else:
-                self.warn("undated_result", f"{study.modality} has no date; assumed post-operative.", path)
+                self.warn(
+                    "undated_result", f"{study.modality} has no date; assumed post-operative.", path
+                )
             self.studies.append((i, study))
         self.modalities = {s.modality for _, s in self.studies}
         self.hits: dict[str, list[FindingHit]] = {}
         for i, study in self.studies:
             for j, f in enumerate(study.findings):
-                hit = FindingHit(f.finding, tuple(f.levels), f.side, study.modality, study.date, f"imaging[{i}].findings[{j}]")
+                hit = FindingHit(
+                    f.finding,
+                    tuple(f.levels),
+                    f.side,
+                    study.modality,
+                    study.date,
+                    f"imaging[{i}].findings[{j}]",
+                )
                 self.hits.setdefault(f.finding, []).append(hit)
 
     # -- reading helpers --------------------------------------------------------------------
@@ -326,7 +366,9 @@ class Ctx:
 
     def warn(self, code: str, message: str, path: str | None = None) -> None:
         """Add a warning about the input."""
-        self.out.warnings.append(Warning(code=code, message=message, field=path, rule_id=self.rule_id or None))
+        self.out.warnings.append(
+            Warning(code=code, message=message, field=path, rule_id=self.rule_id or None)
+        )
 
     def missing(self, path: str, why: str) -> None:
         """Record that an unknown field mattered."""
@@ -341,11 +383,20 @@ class Ctx:
             self.missing(p, why)
         return gaps
 
-    def red_flag(self, code: str, rationale: str, action: str, facts: list[Fact], evidence: list[str]) -> None:
+    def red_flag(
+        self, code: str, rationale: str, action: str, facts: list[Fact], evidence: list[str]
+    ) -> None:
         """Emit a red flag."""
         self.fire()
         self.out.red_flags.append(
-            RedFlag(code=code, rationale=rationale, action=action, rule_id=self.rule_id, facts=facts, evidence=evidence)
+            RedFlag(
+                code=code,
+                rationale=rationale,
+                action=action,
+                rule_id=self.rule_id,
+                facts=facts,
+                evidence=evidence,
+            )
         )
 
     def cause(self, cause: str, correctable: bool, evidence: Iterable[str] = ()) -> CauseBuilder:
@@ -358,19 +409,29 @@ class Ctx:
                 cb.evidence.append(e)
         return cb
 
-    def support(self, cause: str, correctable: bool, text: str, strength: str, facts: list[Fact], evidence: Iterable[str] = ()) -> None:
+    def support(
+        self,
+        cause: str,
+        correctable: bool,
+        text: str,
+        strength: str,
+        facts: list[Fact],
+        evidence: Iterable[str] = (),
+    ) -> None:
         """Add a finding for ``cause``."""
         self.fire()
         cb = self.cause(cause, correctable, evidence)
-        cb.for_.append(Finding(text=text, strength=strength, rule_id=self.rule_id, facts=facts))  # type: ignore[arg-type]
+        cb.for_.append(Finding(text=text, strength=strength, rule_id=self.rule_id, facts=facts))
         if self.rule_id not in cb.rule_ids:
             cb.rule_ids.append(self.rule_id)
 
-    def oppose(self, cause: str, correctable: bool, text: str, strength: str, facts: list[Fact]) -> None:
+    def oppose(
+        self, cause: str, correctable: bool, text: str, strength: str, facts: list[Fact]
+    ) -> None:
         """Add a finding against ``cause`` (only listed if the cause has findings for it)."""
         self.fire()
         cb = self.cause(cause, correctable)
-        cb.against.append(Finding(text=text, strength=strength, rule_id=self.rule_id, facts=facts))  # type: ignore[arg-type]
+        cb.against.append(Finding(text=text, strength=strength, rule_id=self.rule_id, facts=facts))
         if self.rule_id not in cb.rule_ids:
             cb.rule_ids.append(self.rule_id)
 
@@ -396,11 +457,13 @@ class Ctx:
                 self.out.workup[test] = prior.model_copy(update={"priority": "urgent"})
             if reason not in prior.reason:
                 item = self.out.workup[test]
-                self.out.workup[test] = item.model_copy(update={"reason": f"{item.reason} {reason}"})
+                self.out.workup[test] = item.model_copy(
+                    update={"reason": f"{item.reason} {reason}"}
+                )
             return
         self.out.workup_gate[test] = gate
         self.out.workup[test] = WorkupItem(
-            test=test,  # type: ignore[arg-type]
+            test=test,
             priority="urgent" if urgent else "routine",
             reason=reason,
             blocks_decision=gate != "routine",
@@ -409,11 +472,31 @@ class Ctx:
             evidence=evidence or [],
         )
 
-    def recommend(self, target: list[Recommendation], code: str, text: str, *, facts: list[Fact] | None = None, evidence: list[str] | None = None, status: str | None = None, details: dict[str, Any] | None = None, unverified: bool = False) -> None:
+    def recommend(
+        self,
+        target: list[Recommendation],
+        code: str,
+        text: str,
+        *,
+        facts: list[Fact] | None = None,
+        evidence: list[str] | None = None,
+        status: str | None = None,
+        details: dict[str, Any] | None = None,
+        unverified: bool = False,
+    ) -> None:
         """Append a recommendation to one of the plan lists."""
         self.fire()
         target.append(
-            Recommendation(code=code, text=text, status=status, details=details or {}, rule_id=self.rule_id, facts=facts or [], evidence=evidence or [], unverified=unverified)
+            Recommendation(
+                code=code,
+                text=text,
+                status=status,
+                details=details or {},
+                rule_id=self.rule_id,
+                facts=facts or [],
+                evidence=evidence or [],
+                unverified=unverified,
+            )
         )
 
 

@@ -95,7 +95,9 @@ class Knowledge:
         return self.meta.version + ("+site" if self.overrides else "")
 
 
-def _parse_file(data: dict[str, Any], source: str, *, partial: bool) -> tuple[Meta | None, dict[str, Param]]:
+def _parse_file(
+    data: dict[str, Any], source: str, *, partial: bool
+) -> tuple[Meta | None, dict[str, Param]]:
     problems: list[FieldProblem] = []
     meta: Meta | None = None
     params: dict[str, Param] = {}
@@ -153,7 +155,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 def _hash(meta: Meta, params: dict[str, Param]) -> str:
     blob = json.dumps(
-        {"meta": meta.model_dump(), "params": {k: p.model_dump() for k, p in sorted(params.items())}},
+        {
+            "meta": meta.model_dump(),
+            "params": {k: p.model_dump() for k, p in sorted(params.items())},
+        },
         sort_keys=True,
         separators=(",", ":"),
     )
@@ -185,14 +190,18 @@ def load_knowledge(base: Path | None = None, override: Path | None = None) -> Kn
                 problems.append(FieldProblem(key, "unknown parameter (not in the base knowledge)"))
             elif not _same_type(params[key].value, param.value):
                 problems.append(
-                    FieldProblem(key, f"expected a value like {params[key].value!r}, got {param.value!r}")
+                    FieldProblem(
+                        key, f"expected a value like {params[key].value!r}, got {param.value!r}"
+                    )
                 )
         if problems:
             raise KnowledgeSchemaError(str(override), problems)
         for key, param in site.items():
             old = params[key]
             if param.value != old.value:
-                overrides.append(Override(key=key, base=old.value, value=param.value, source=override.name))
+                overrides.append(
+                    Override(key=key, base=old.value, value=param.value, source=override.name)
+                )
             update: dict[str, Any] = {"value": param.value}
             if param.sources:
                 update["sources"] = param.sources
@@ -201,7 +210,9 @@ def load_knowledge(base: Path | None = None, override: Path | None = None) -> Kn
             params[key] = old.model_copy(update=update)
         if site_meta is not None:
             meta = meta.model_copy(update={"title": f"{meta.title} + {site_meta.id}"})
-    knowledge = Knowledge(meta=meta, params=params, sha256=_hash(meta, params), overrides=tuple(overrides))
+    knowledge = Knowledge(
+        meta=meta, params=params, sha256=_hash(meta, params), overrides=tuple(overrides)
+    )
     if base is None and override is None:
         _DEFAULT_CACHE["default"] = knowledge
     return knowledge

@@ -49,8 +49,14 @@ def pseudarthrosis_suspicion(ctx: Ctx) -> list[Fact]:
     facts = [h.fact() for h in ctx.has("pseudarthrosis", "hardware_loosening", "hardware_fracture")]
     threshold = ctx.kb.num("fusion.motion_threshold_deg")
     for i, study in ctx.studies_of(["flexion_extension_xray"]):
-        if threshold > 0 and study.fusion_motion_deg is not None and study.fusion_motion_deg > threshold:
-            facts.append(Fact(field=f"imaging[{i}].fusion_motion_deg", value=study.fusion_motion_deg))
+        if (
+            threshold > 0
+            and study.fusion_motion_deg is not None
+            and study.fusion_motion_deg > threshold
+        ):
+            facts.append(
+                Fact(field=f"imaging[{i}].fusion_motion_deg", value=study.fusion_motion_deg)
+            )
     if not facts and ctx.axial and ctx.window in ("W2", "W3") and not ctx.has("solid_fusion"):
         facts = ctx.true("symptoms.axial_pain", "symptoms.mechanical_pain")
         if not facts:
@@ -74,7 +80,9 @@ def infection_context(ctx: Ctx) -> list[Fact]:
     for i, s in enumerate(ctx.case.surgeries):
         if "infection" in s.complications:
             facts.append(Fact(field=f"surgeries[{i}].complications", value="infection"))
-    facts += [h.fact() for h in ctx.has("fluid_collection", "discitis_osteomyelitis", "epidural_abscess")]
+    facts += [
+        h.fact() for h in ctx.has("fluid_collection", "discitis_osteomyelitis", "epidural_abscess")
+    ]
     return facts
 
 
@@ -93,7 +101,9 @@ def patient_roots(ctx: Ctx) -> tuple[set[str], list[Fact]]:
     return roots, facts
 
 
-def block_positive(ctx: Ctx, block_type: str, percent: float | None, controlled: bool | None) -> bool:
+def block_positive(
+    ctx: Ctx, block_type: str, percent: float | None, controlled: bool | None
+) -> bool:
     """Whether a block's relief reaches the knowledge threshold for its type (RULE-B1)."""
     if percent is None:
         return False
@@ -102,7 +112,9 @@ def block_positive(ctx: Ctx, block_type: str, percent: float | None, controlled:
         thr = kb.num("blocks.snrb_positive_pct")
     elif block_type in ("facet", "medial_branch"):
         thr = kb.num(
-            "blocks.facet_positive_pct_controlled" if controlled else "blocks.facet_positive_pct_single"
+            "blocks.facet_positive_pct_controlled"
+            if controlled
+            else "blocks.facet_positive_pct_single"
         )
     elif block_type == "si_joint":
         thr = kb.num("blocks.si_joint_positive_pct")

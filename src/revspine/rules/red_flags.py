@@ -11,7 +11,9 @@ from revspine.engine.context import Ctx
 from revspine.rules.registry import rule
 
 
-@rule("RF001", "Cauda equina syndrome", evidence=("79",), params=("red_flags.post_void_residual_ml",))
+@rule(
+    "RF001", "Cauda equina syndrome", evidence=("79",), params=("red_flags.post_void_residual_ml",)
+)
 def cauda_equina(ctx: Ctx) -> None:
     """Bladder or bowel dysfunction, saddle anaesthesia, or a post-void residual above the
     retention threshold suggests cauda equina compression: emergency MRI and a spine surgery
@@ -91,7 +93,12 @@ def wound(ctx: Ctx) -> None:
         )
 
 
-@rule("RF005", "Abnormal CRP kinetics after surgery", evidence=("11", "12"), params=("infection.crp_kinetics_peak_day",))
+@rule(
+    "RF005",
+    "Abnormal CRP kinetics after surgery",
+    evidence=("11", "12"),
+    params=("infection.crp_kinetics_peak_day",),
+)
 def crp_kinetics(ctx: Ctx) -> None:
     """In the first two weeks absolute CRP cut-offs are unreliable; a second rise after the
     day-2–3 peak is the infection signal (7 of 8 deep infections deviated from expected
@@ -153,7 +160,13 @@ def fracture(ctx: Ctx) -> None:
         )
 
 
-@rule("RF008", "Possible malignancy", evidence=("1",), params=("red_flags.malignancy_age_years",), unverified=True)
+@rule(
+    "RF008",
+    "Possible malignancy",
+    evidence=("1",),
+    params=("red_flags.malignancy_age_years",),
+    unverified=True,
+)
 def malignancy(ctx: Ctx) -> None:
     """Active cancer, or a history of cancer with unexplained weight loss or night pain, or
     unexplained weight loss with night pain over the age threshold, raises concern for spinal
@@ -166,7 +179,11 @@ def malignancy(ctx: Ctx) -> None:
         facts = [ctx.fact("comorbidities.cancer"), *systemic]
     elif cancer == "history" and systemic:
         facts = [ctx.fact("comorbidities.cancer"), *systemic]
-    elif len(systemic) == 2 and ctx.age is not None and ctx.age > ctx.kb.num("red_flags.malignancy_age_years"):
+    elif (
+        len(systemic) == 2
+        and ctx.age is not None
+        and ctx.age > ctx.kb.num("red_flags.malignancy_age_years")
+    ):
         facts = [*systemic, Fact(field="derived.age", value=ctx.age)]
     if facts:
         ctx.red_flag(
@@ -187,7 +204,10 @@ def self_harm(ctx: Ctx) -> None:
     if item9 is None:
         for i, prom in enumerate(ctx.case.proms):
             if prom.phq9_answers is not None and prom.phq9_answers[8] is not None:
-                item9, fact = prom.phq9_answers[8], Fact(field=f"proms[{i}].phq9_answers[8]", value=prom.phq9_answers[8])
+                item9, fact = (
+                    prom.phq9_answers[8],
+                    Fact(field=f"proms[{i}].phq9_answers[8]", value=prom.phq9_answers[8]),
+                )
     if item9 is not None and item9 > 0:
         ctx.red_flag(
             "self_harm_risk",

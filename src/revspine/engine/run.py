@@ -1,0 +1,156 @@
+"""The engine: ``assess(case, knowledge, as_of) -> Assessment``. Pure and deterministic: it
+never reads the clock, the environment or files."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from revspine.domain.case import Case
+from revspine.domain.scores import odi
+from revspine.engine.assessment import (
+    Assessment,
+    CauseAssessment,
+    Derived,
+    DispositionResult,
+    KnowledgeInfo,
+)
+from revspine.engine.context import CauseBuilder, Ctx
+from revspine.errors import EngineError
+from revspine.knowledge import Knowledge, load_knowledge
+from revspine.rules.registry import Rule, ordered_rules
+
+_TIER = {"high": 2, "moderate": 1, "low": 0}
+_RULES: list[Rule] = []
+
+
+def _likelihood(cb: CauseBuilder) -> str:
+    conf_for = sum(f.strength == "confirmatory" for f in cb.for_)
+    sup_for = sum(f.strength == "supporting" for f in cb.for_)
+    conf_against = sum(f.strength == "confirmatory" for f in cb.against)
+    if conf_for and not conf_against:
+        return "high"
+    if conf_against and not conf_for:
+        return "low"
+    if conf_for or sup_for:
+        return "moderate"
+    return "low"
+
+
+def _rank_key(cb: CauseBuilder) -> tuple[int, int, int, int, str]:
+    tier = _TIER[cb.likelihood]
+    conf = sum(f.strength == "confirmatory" for f in cb.for_) - sum(
+        f.strength == "confirmatory" for f in cb.against
+    )
+    sup = sum(f.strength == "supporting" for f in cb.for_) - sum(
+        f.strength == "supporting" for f in cb.against
+    )
+    weak = sum(f.strength == "weak" for f in cb.for_)
+    return (-tier, -conf, -sup, -weak, cb.cause)
+
+
+def _finalise_differential(ctx: Ctx) -> None:
+    for name in [n for n, cb in ctx.out.causes.items() if not cb.for_]:
+        del ctx.out.causes[name]
+    for cb in ctx.out.causes.values():
+        cb.likelihood = _likelihood(cb)
+
+
+def assess(case: Case, knowledge: Knowledge | None = None, as_of: date | None = None) -> Assessment:
+    """Assess one case. ``as_of`` defaults to the case's assessment date; one of them is needed."""
+    kb = knowledge or load_knowledge()
+    when = as_of or case.assessment_date
+    if when is None:
+        raise ValueError("as_of is required when the case has no assessment_date")
+    if not _RULES:
+        _RULES.extend(ordered_rules())
+    ctx = Ctx(case, kb, when)
+    finalised = False
+    for r in _RULES:
+        if not finalised and r.id[:2] not in ("RF", "DX"):
+            _finalise_differential(ctx)
+            finalised = True
+        ctx.rule_id = r.id
+        try:
+            r.fn(ctx)
+        except Exception as exc:  # a rule bug must name the rule
+            raise EngineError(r.id, exc) from exc
+    return _build(ctx)
+
+
+def _build(ctx: Ctx) -> Assessment:
+    out, kb = ctx.out, ctx.kb
+    ranked = sorted(out.causes.values(), key=_rank_key)
+    differential = [
+        CauseAssessment(
+            cause=cb.cause,
+            likelihood=cb.likelihood,
+            rank=i + 1,
+            for_=cb.for_,
+            against=cb.against,
+            surgically_correctable=cb.correctable,
+            rule_ids=cb.rule_ids,
+            evidence=cb.evidence,
+        )
+        for i, cb in enumerate(ranked)
+    ]
+    reached_revision_gate = out.disposition in ("surgical_candidate",) or (
+        out.disposition == "incomplete_workup"
+        and not any(g == "diagnosis" for g in out.workup_gate.values())
+    )
+    workup = []
+    for test, item in out.workup.items():
+        gate = out.workup_gate[test]
+        blocks = gate == "diagnosis" or (gate == "revision" and reached_revision_gate)
+        workup.append(item.model_copy(update={"blocks_decision": blocks}))
+    workup.sort(key=lambda w: (w.priority != "urgent", not w.blocks_decision))
+    odi_pct = None
+    for prom in reversed(ctx.case.proms):
+        if prom.odi_answers is not None:
+            odi_pct = odi(prom.odi_answers).percent
+            break
+    phq9 = ctx.case.psychosocial.phq9_total
+    ors = kb.value("prior_operations.odds_ratio_not_acceptable")
+    derived = Derived(
+        age=ctx.age,
+        bmi=ctx.bmi,
+        prior_surgeries=ctx.surgery_count,
+        last_surgery_date=ctx.last_surgery_date,
+        days_since_last_surgery=ctx.days_since,
+        time_window=ctx.window,
+        fusion_in_history=ctx.fusion,
+        odi_percent=odi_pct,
+        phq9_total=phq9,
+        caprini_score=out.caprini,
+        prior_ops_odds_ratio=float(ors[min(ctx.surgery_count, len(ors)) - 1])
+        if ctx.surgery_count
+        else None,
+    )
+    assert out.disposition is not None
+    return Assessment(
+        case_id=ctx.case.case_id,
+        as_of=ctx.as_of,
+        knowledge=KnowledgeInfo(
+            id=kb.meta.id,
+            version=kb.version,
+            sha256=kb.sha256,
+            overrides=[o.model_dump() for o in kb.overrides],
+        ),
+        disposition=DispositionResult(
+            code=out.disposition,
+            summary=out.disposition_summary,
+            reasons=out.disposition_reasons,
+            rule_id=out.disposition_rule,
+            facts=out.disposition_facts,
+        ),
+        red_flags=out.red_flags,
+        differential=differential,
+        workup=workup,
+        optimisation=out.optimisation,
+        surgical_planning=out.planning,
+        postop_orders=out.postop,
+        nonsurgical_plan=out.nonsurgical,
+        missing_data=list(out.missing.values()),
+        warnings=out.warnings,
+        derived=derived,
+        rules_fired=out.fired,
+    )
