@@ -111,7 +111,7 @@ def _radicular_concordance(ctx: Ctx, cause: str, hits: list[FindingHit]) -> None
             True,
             f"{next(iter(matching))} lesion matches the {', '.join(sorted(roots))} dermatome",
         )
-        ctx.support(cause, True, cb.concordance_note.capitalize() + ".", "supporting", facts)
+        ctx.support(cause, True, cb.concordance_note[0].upper() + cb.concordance_note[1:] + ".", "supporting", facts)
 
 
 @rule(

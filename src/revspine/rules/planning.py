@@ -77,18 +77,18 @@ def timing(ctx: Ctx) -> None:
         return
     gates: dict[str, str] = {}
     gates["smoking"] = smoking_gate(ctx)[0]
-    gates["nutrition"] = nutrition_state(ctx)[0]
+    nutrition = nutrition_state(ctx)[0]
+    needed = any(t in ctx.out.workup for t in ("albumin", "transferrin"))
+    gates["nutrition"] = "not_required" if nutrition == "unknown" and not needed else nutrition
     band = hba1c_band(ctx)[0]
     diabetic = ctx.get("comorbidities.diabetes")
     gates["glycaemia"] = {"acceptable": "met", "elevated_risk": "met", "defer": "not_met"}.get(
-        band, "met" if diabetic is False else "unknown"
+        band, "not_required" if diabetic is False else "unknown"
     )
     vd = ctx.latest("vitamin_d")
-    gates["vitamin_d"] = (
-        "unknown"
-        if vd is None
-        else ("met" if vd.value >= ctx.kb.num("vitamin_d.deficient_below_ng_ml") else "not_met")
-    )
+    if vd is not None or ctx.fusion:
+        deficient = vd is not None and vd.value < ctx.kb.num("vitamin_d.deficient_below_ng_ml")
+        gates["vitamin_d"] = "unknown" if vd is None else ("not_met" if deficient else "met")
     gates["infection_excluded"] = "met"
     if "psychosocial_contributors" in ctx.out.causes:
         gates["psychological_assessment"] = "met" if ctx.case.psychosocial.evaluation else "not_met"
@@ -98,7 +98,7 @@ def timing(ctx: Ctx) -> None:
             if ctx.months_since_fusion >= ctx.kb.num("fusion.min_months_to_call_nonunion")
             else "not_met"
         )
-    open_gates = [g for g, s in gates.items() if s != "met"]
+    open_gates = [g for g, s in gates.items() if s not in ("met", "not_required")]
     text = (
         "Schedule the elective revision when every gate is met."
         if open_gates
