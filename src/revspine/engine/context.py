@@ -334,6 +334,14 @@ class Ctx:
         return [(i, s) for i, s in self.studies if s.modality in wanted]
 
     @property
+    def course(self) -> str | None:
+        """Course since the last surgery; a recorded pain-free interval implies one."""
+        c = self.case.symptoms.course
+        if c is None and (self.case.symptoms.pain_free_interval_months or 0) > 0:
+            return "pain_free_interval"
+        return c
+
+    @property
     def radicular(self) -> bool | None:
         """Radicular (leg) pain present / absent / unknown."""
         s = self.case.symptoms

@@ -111,7 +111,13 @@ def _radicular_concordance(ctx: Ctx, cause: str, hits: list[FindingHit]) -> None
             True,
             f"{next(iter(matching))} lesion matches the {', '.join(sorted(roots))} dermatome",
         )
-        ctx.support(cause, True, cb.concordance_note[0].upper() + cb.concordance_note[1:] + ".", "supporting", facts)
+        ctx.support(
+            cause,
+            True,
+            cb.concordance_note[0].upper() + cb.concordance_note[1:] + ".",
+            "supporting",
+            facts,
+        )
 
 
 @rule(
@@ -331,6 +337,23 @@ def pseudarthrosis(ctx: Ctx) -> None:
                 [vd.fact()],
                 ["30"],
             )
+        ct_clean = [
+            (i, st)
+            for i, st in ctx.studies_of(["ct", "ct_myelogram"])
+            if not any(
+                f.finding
+                in ("pseudarthrosis", "hardware_loosening", "hardware_fracture", "solid_fusion")
+                for f in st.findings
+            )
+        ]
+        if ct_clean and not ctx.has("pseudarthrosis", "solid_fusion"):
+            ctx.oppose(
+                c,
+                True,
+                "Post-operative CT reports no non-union or hardware loosening.",
+                "supporting" if early else "confirmatory",
+                [Fact(field=f"imaging[{ct_clean[-1][0]}]", value=ct_clean[-1][1].modality)],
+            )
         for h in ctx.has("solid_fusion"):
             ctx.oppose(
                 c,
@@ -510,13 +533,11 @@ def adjacent_segment(ctx: Ctx) -> None:
                 [adj[0].fact()],
             )
         return
-    if ctx.get("symptoms.neurogenic_claudication") is True and ctx.has(
-        "residual_stenosis", "foraminal_stenosis"
-    ):
+    if ctx.get("symptoms.neurogenic_claudication") is True:
         ctx.support(
             c,
             True,
-            "Neurogenic claudication with stenosis at the adjacent level.",
+            "Neurogenic claudication with a lesion at the adjacent level.",
             "confirmatory",
             [ctx.fact("symptoms.neurogenic_claudication")],
         )
@@ -582,7 +603,7 @@ def recurrent_herniation(ctx: Ctx) -> None:
     if not (ctx.decompression or hits):
         return
     interval = ctx.get("symptoms.pain_free_interval_months")
-    if ctx.get("symptoms.course") == "pain_free_interval" and ctx.radicular:
+    if ctx.course == "pain_free_interval" and ctx.radicular:
         good = interval is not None and interval >= ctx.kb.num(
             "windows.pain_free_interval_good_months"
         )
@@ -615,7 +636,7 @@ def recurrent_herniation(ctx: Ctx) -> None:
             [_window(ctx)],
             ["7"],
         )
-    if ctx.get("symptoms.course") == "never_improved":
+    if ctx.course == "never_improved":
         ctx.oppose(
             c,
             True,
@@ -814,7 +835,7 @@ def wrong_level(ctx: Ctx) -> None:
     an inadequate decompression [3][8]; so does a compressive lesion left at the operated level, or
     a painful dermatome that does not match the operated level [2][8]."""
     c = "inadequate_decompression_or_wrong_level"
-    never = ctx.get("symptoms.course") == "never_improved"
+    never = ctx.course == "never_improved"
     if never:
         ctx.support(
             c,
@@ -864,7 +885,7 @@ def wrong_level(ctx: Ctx) -> None:
                     "confirmatory",
                     [hits[0].fact()],
                 )
-    if c in ctx.out.causes and ctx.get("symptoms.course") == "pain_free_interval":
+    if c in ctx.out.causes and ctx.course == "pain_free_interval":
         ctx.oppose(
             c,
             True,

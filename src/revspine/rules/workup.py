@@ -13,16 +13,15 @@ from revspine.engine.context import CROSS_SECTIONAL, MRI, Ctx
 from revspine.rules._shared import infection_context, infection_markers, pseudarthrosis_suspicion
 from revspine.rules.registry import rule
 
-#: History fields without which no disposition beyond "incomplete" is safe.
-CORE_HISTORY = (
-    "symptoms.course",
+#: Red-flag screen: must be known before a revision is considered.
+RED_FLAG_SCREEN = (
     "symptoms.bowel_bladder_dysfunction",
     "symptoms.saddle_anaesthesia",
     "symptoms.weakness",
     "symptoms.fever",
 )
-#: Fields that could rule a revision out and must be known before one is considered.
-PRE_REVISION_HISTORY = (
+#: Facts that could change the decision; unknown ones are reported as missing data.
+DECISION_FACTS = (
     "symptoms.chills",
     "symptoms.wound_drainage",
     "symptoms.widespread_pain",
@@ -35,27 +34,37 @@ PRE_REVISION_HISTORY = (
 
 
 def _phq9_known(ctx: Ctx) -> bool:
-    if ctx.get("psychosocial.phq9_total") is not None:
+    if ctx.get("psychosocial.phq9_total") is not None or ctx.case.psychosocial.evaluation:
         return True
     return any(p.phq9_answers is not None and None not in p.phq9_answers for p in ctx.case.proms)
+
+
+def _label(path: str) -> str:
+    return path.split(".")[-1].replace("_", " ")
 
 
 @rule(
     "WU001",
     "Detailed history and physical examination",
-    evidence=("seed", "1", "3"),
+    evidence=("seed", "1", "3", "77"),
     params=("currency.exam_valid_days",),
 )
 def history_and_exam(ctx: Ctx) -> None:
     """A detailed history and examination identifies the pain generator and rules out non-spinal
     causes; with careful history, exam and testing a structural cause is found in > 90% [3].
-    Missing core items (course since surgery, pain pattern, red-flag screen, a documented
-    examination) block any decision; items that could rule a revision out (widespread pain,
-    fibromyalgia, smoking, diabetes, cancer, litigation, the PHQ-9 screen) must be known before
-    one is considered. Seed document §1a."""
-    gaps = ctx.unknown(
-        *CORE_HISTORY, why="core history item (red-flag screen, course since surgery)"
-    )
+    Without the course since surgery, the pain pattern (axial vs radicular) or a current
+    documented examination no decision is safe (gate: diagnosis). Before a revision is
+    considered the red-flag screen (sphincters, saddle sensation, weakness, fever) and a
+    depression screen (PHQ-9, RULE-Y1) must be recorded (gate: revision) [77]. Other facts that
+    could change the decision (chills, wound drainage, widespread pain, fibromyalgia, smoking,
+    diabetes, cancer, litigation) are listed as missing data when unknown. Seed document §1a."""
+    gaps: list[str] = []
+    if ctx.get("symptoms.course") is None and ctx.get("symptoms.pain_free_interval_months") is None:
+        gaps.append("symptoms.course")
+        ctx.missing(
+            "symptoms.course",
+            "course since surgery (never improved / pain-free interval) ranks the causes",
+        )
     if ctx.radicular is None and ctx.axial is None:
         gaps.append("symptoms.predominant_pain")
         ctx.missing("symptoms.predominant_pain", "axial vs radicular pain pattern not recorded")
@@ -74,12 +83,14 @@ def history_and_exam(ctx: Ctx) -> None:
     if gaps:
         ctx.order(
             "history_and_exam",
-            f"Record: {', '.join(g.split('.')[-1].replace('_', ' ') for g in gaps)}.",
+            f"Record: {', '.join(_label(g) for g in gaps)}.",
             gate="diagnosis",
             facts=[Fact(field=g, value=None) for g in gaps],
             evidence=["seed", "3"],
         )
-    late = ctx.unknown(*PRE_REVISION_HISTORY, why="could change whether a revision is reasonable")
+    late = ctx.unknown(
+        *RED_FLAG_SCREEN, why="red-flag screen must be recorded before a revision is considered"
+    )
     if not _phq9_known(ctx):
         late.append("psychosocial.phq9_total")
         ctx.missing(
@@ -88,11 +99,12 @@ def history_and_exam(ctx: Ctx) -> None:
     if late:
         ctx.order(
             "history_and_exam",
-            f"Before any revision decision, record: {', '.join(g.split('.')[-1].replace('_', ' ') for g in late)}.",
+            f"Before any revision decision, record: {', '.join(_label(g) for g in late)}.",
             gate="revision",
             facts=[Fact(field=g, value=None) for g in late],
             evidence=["seed", "77"],
         )
+    ctx.unknown(*DECISION_FACTS, why="unknown: could change the cause, the disposition or the plan")
 
 
 @rule(
@@ -262,14 +274,19 @@ def inflammatory_markers(ctx: Ctx) -> None:
     last surgery and within the currency window). Suspected infection also gets a WBC, and blood
     cultures with fever (positive in ~60% of epidural abscess) [78][102]."""
     markers = infection_markers(ctx)
-    context = infection_context(ctx) + pseudarthrosis_suspicion(ctx)
+    clinical = infection_context(ctx)
+    pseudo = pseudarthrosis_suspicion(ctx)
+    context = clinical + pseudo
     urgent = any(
         rf.code in ("spinal_infection_suspected", "wound_infection_suspected", "crp_second_rise")
         for rf in ctx.out.red_flags
     )
     gate = "diagnosis" if context else "revision"
+    labels = [_label(f.field) if f.value is True else str(f.value) for f in clinical]
+    if pseudo:
+        labels.append("suspected pseudarthrosis")
     why = (
-        "Possible infection (" + ", ".join(f.field.split(".")[-1] for f in context[:4]) + ")."
+        "Rule out hidden infection: " + "; ".join(dict.fromkeys(labels)) + "."
         if context
         else "Before any revision, to rule out hidden infection."
     )
@@ -547,4 +564,31 @@ def vitamin_d(ctx: Ctx) -> None:
             "Before a fusion revision: 25-OH vitamin D.",
             gate="routine",
             evidence=["28", "30"],
+        )
+
+
+@rule("WU018", "Match the lesion to the pain", evidence=("seed", "3", "56"))
+def concordance(ctx: Ctx) -> None:
+    """A lesion is a surgical target only when it matches the pain: level and side against the
+    dermatome, axial pain against a non-union, claudication against stenosis (REFERENCE.md §5.1,
+    concordance). When a likely correctable lesion cannot yet be matched because the history does
+    not say where the pain is, that history is needed before any decision (seed document §1a)."""
+    for name, cb in ctx.out.causes.items():
+        if (
+            not cb.correctable
+            or name == "infection"
+            or cb.likelihood == "low"
+            or cb.concordant is not None
+        ):
+            continue
+        note = (
+            cb.concordance_note or "the pain pattern does not yet show whether it is the generator"
+        )
+        if "block" in note:
+            continue  # WU009 / WU010 order the block that decides it
+        ctx.order(
+            "history_and_exam",
+            f"Match the {name.replace('_', ' ')} to the pain ({note}): record the pain distribution, dermatomes and side.",
+            gate="diagnosis",
+            evidence=["seed", "3"],
         )
