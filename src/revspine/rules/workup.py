@@ -203,7 +203,7 @@ def ct(ctx: Ctx) -> None:
         ctx.order(
             "ct",
             "Before a revision after fusion: CT of fusion mass, bone stock and hardware.",
-            gate="revision",
+            gate="routine",
             evidence=["6"],
         )
 
@@ -256,7 +256,7 @@ def full_spine(ctx: Ctx) -> None:
         ctx.order(
             "standing_full_spine_xray",
             "Before a fusion revision: sagittal parameters for planning alignment and levels.",
-            gate="revision",
+            gate="routine",
             evidence=["seed", "99"],
         )
 

@@ -1,0 +1,301 @@
+"""Read a case file (YAML or JSON) into a validated :class:`~revspine.domain.case.Case`.
+
+This is the boundary between files and the domain: every foreign error (an unreadable file,
+a YAML or JSON syntax error, a pydantic ``ValidationError``) is translated here into one
+:class:`~revspine.errors.CaseValidationError` that lists *every* problem as a
+:class:`~revspine.errors.FieldProblem` whose path is written the way a clinician reads the file
+(``labs[2].unit``, ``symptoms.fever``). Special paths: ``(file)`` (cannot be read or is empty),
+``(syntax)`` (not valid YAML/JSON; the message gives line and column) and ``(root)`` (the
+document is not a mapping of case fields).
+
+Duplicate keys are rejected in both formats: YAML and JSON parsers silently keep the last one,
+which would drop a clinical fact without a word.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any, get_args
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from revspine.domain.case import Case
+from revspine.errors import CaseValidationError, FieldProblem, UnitError
+
+__all__ = ["load_case", "load_case_data"]
+
+_JSON_SUFFIXES = frozenset({".json"})
+_YAML_SUFFIXES = frozenset({".yaml", ".yml"})
+_MAX_INPUT_REPR = 60
+
+
+def load_case(path: Path) -> Case:
+    """Read and validate the case in ``path`` (YAML or JSON, by extension, else by content).
+
+    Raises :class:`CaseValidationError` listing every problem; never a foreign exception.
+    """
+    source = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or exc.__class__.__name__
+        raise CaseValidationError([FieldProblem("(file)", f"cannot read the file: {reason}")], source) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CaseValidationError(
+            [FieldProblem("(file)", f"not UTF-8 text (byte {exc.start}): expected a YAML or JSON case file")],
+            source,
+        ) from None
+    if not text.strip():
+        raise CaseValidationError(
+            [FieldProblem("(file)", "the file is empty: expected a YAML or JSON mapping of case fields")],
+            source,
+        )
+    data = _parse_json(text, source) if _is_json(path, text) else _parse_yaml(text, source)
+    return load_case_data(data, source)
+
+
+def load_case_data(data: object, source: str) -> Case:
+    """Validate already-parsed case data (a mapping), naming ``source`` in errors."""
+    if data is None:
+        raise CaseValidationError(
+            [FieldProblem("(file)", "the case is empty: expected a mapping of case fields")], source
+        )
+    if not isinstance(data, dict):
+        raise CaseValidationError(
+            [
+                FieldProblem(
+                    "(root)",
+                    f"expected a mapping of case fields (patient, surgeries, symptoms, ...), got {_kind(data)}",
+                )
+            ],
+            source,
+        )
+    try:
+        return Case.model_validate(data)
+    except ValidationError as exc:
+        raise CaseValidationError([_problem(err) for err in exc.errors()], source) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing
+# ---------------------------------------------------------------------------------------------
+
+
+def _is_json(path: Path, text: str) -> bool:
+    suffix = path.suffix.lower()
+    if suffix in _JSON_SUFFIXES:
+        return True
+    if suffix in _YAML_SUFFIXES:
+        return False
+    return text.lstrip().startswith(("{", "["))
+
+
+def _syntax(source: str, message: str) -> CaseValidationError:
+    return CaseValidationError([FieldProblem("(syntax)", message)], source)
+
+
+def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def _json_constant(name: str) -> float:
+    raise _NonFinite(name)
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+class _NonFinite(ValueError):
+    pass
+
+
+def _parse_json(text: str, source: str) -> Any:
+    try:
+        return json.loads(text, object_pairs_hook=_json_pairs, parse_constant=_json_constant)
+    except json.JSONDecodeError as exc:
+        raise _syntax(source, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except _DuplicateKey as exc:
+        raise _syntax(source, f"duplicate key {exc.key!r} in a JSON object") from None
+    except _NonFinite as exc:
+        raise _syntax(source, f"{exc.args[0]} is not a number: expected a finite value") from None
+
+
+def _yaml_loader() -> type[yaml.SafeLoader]:
+    base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class _Loader(base):  # type: ignore[valid-type,misc]
+        """Safe YAML loader that rejects duplicate keys."""
+
+        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=deep)
+                try:
+                    duplicate = key in seen
+                except TypeError:  # unhashable key: the base constructor reports it
+                    continue
+                if duplicate:
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping",
+                        node.start_mark,
+                        f"found duplicate key {key!r}",
+                        key_node.start_mark,
+                    )
+                seen.add(key)
+            result: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+            return result
+
+    return _Loader
+
+
+def _parse_yaml(text: str, source: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        what = exc.problem or exc.context or "syntax error"
+        raise _syntax(source, f"invalid YAML{where}: {what}") from None
+    except yaml.YAMLError as exc:
+        raise _syntax(source, f"invalid YAML: {exc}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation errors → FieldProblem
+# ---------------------------------------------------------------------------------------------
+
+
+def format_loc(loc: tuple[int | str, ...]) -> str:
+    """A pydantic location as a readable path: ``("labs", 2, "unit")`` → ``labs[2].unit``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(root)"
+
+
+def _problem(err: ErrorDetails) -> FieldProblem:
+    loc = tuple(err["loc"])
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    cause = ctx.get("error")
+    if (
+        isinstance(cause, BaseException)
+        and isinstance(cause.__cause__, UnitError)
+        and isinstance(err.get("input"), dict)
+        and "unit" in err["input"]
+    ):
+        # LabResult checks its unit in a model validator: point at the unit itself.
+        loc = (*loc, "unit")
+    path = format_loc(loc)
+    if kind == "missing":
+        return FieldProblem(path, "required field is missing")
+    if kind == "extra_forbidden":
+        return FieldProblem(path, _unknown_field_message(loc))
+    if kind in ("value_error", "assertion_error"):
+        message = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        return FieldProblem(path, message)
+    message = err["msg"]
+    if kind == "literal_error" and "expected" in ctx:
+        message = f"expected one of {ctx['expected']}"
+    shown = _short(err.get("input"))
+    if shown is not None:
+        message = f"{message}; got {shown}"
+    return FieldProblem(path, message)
+
+
+def _short(value: Any) -> str | None:
+    """A short, neutral rendering of a bad input value, or None when too long to help."""
+    if isinstance(value, date):
+        text = value.isoformat()
+    else:
+        try:
+            text = json.dumps(value, default=str, ensure_ascii=False)
+        except (TypeError, ValueError):
+            text = repr(value)
+    return text if len(text) <= _MAX_INPUT_REPR else None
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return type(value).__name__
+
+
+def _inner_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _model_at(parts: tuple[int | str, ...]) -> type[BaseModel] | None:
+    model: type[BaseModel] = Case
+    for part in parts:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        inner = _inner_model(field.annotation) if field is not None else None
+        if inner is None:
+            return None
+        model = inner
+    return model
+
+
+def _all_paths(model: type[BaseModel], prefix: str = "") -> Iterator[tuple[str, str]]:
+    """(field name, dotted path) for every field of the case tree."""
+    for name, field in model.model_fields.items():
+        path = f"{prefix}.{name}" if prefix else name
+        yield name, path
+        inner = _inner_model(field.annotation)
+        if inner is not None and inner is not model:
+            yield from _all_paths(inner, path)
+
+
+def _unknown_field_message(loc: tuple[int | str, ...]) -> str:
+    name = str(loc[-1]) if loc else ""
+    parent = _model_at(loc[:-1])
+    message = "unknown field (not in the case schema; see `revspine schema case`)"
+    if parent is None:
+        return message
+    elsewhere = [p for n, p in _all_paths(Case) if n == name]
+    if elsewhere:
+        return f"{message}; it belongs under {' or '.join(elsewhere)}"
+    close = difflib.get_close_matches(name, list(parent.model_fields), n=1, cutoff=0.7)
+    if close:
+        return f"{message}; did you mean {close[0]!r}?"
+    return message
+
+
+def _finite(value: float) -> bool:
+    return math.isfinite(value)
