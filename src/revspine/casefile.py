@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import difflib
 import json
-import math
+import re
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -34,6 +34,7 @@ __all__ = ["load_case", "load_case_data"]
 _JSON_SUFFIXES = frozenset({".json"})
 _YAML_SUFFIXES = frozenset({".yaml", ".yml"})
 _MAX_INPUT_REPR = 60
+_YAML_TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 
 def load_case(path: Path) -> Case:
@@ -46,17 +47,28 @@ def load_case(path: Path) -> Case:
         raw = path.read_bytes()
     except OSError as exc:
         reason = exc.strerror or exc.__class__.__name__
-        raise CaseValidationError([FieldProblem("(file)", f"cannot read the file: {reason}")], source) from None
+        raise CaseValidationError(
+            [FieldProblem("(file)", f"cannot read the file: {reason}")], source
+        ) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise CaseValidationError(
-            [FieldProblem("(file)", f"not UTF-8 text (byte {exc.start}): expected a YAML or JSON case file")],
+            [
+                FieldProblem(
+                    "(file)",
+                    f"not UTF-8 text (byte {exc.start}): expected a YAML or JSON case file",
+                )
+            ],
             source,
         ) from None
     if not text.strip():
         raise CaseValidationError(
-            [FieldProblem("(file)", "the file is empty: expected a YAML or JSON mapping of case fields")],
+            [
+                FieldProblem(
+                    "(file)", "the file is empty: expected a YAML or JSON mapping of case fields"
+                )
+            ],
             source,
         )
     data = _parse_json(text, source) if _is_json(path, text) else _parse_yaml(text, source)
@@ -130,7 +142,9 @@ def _parse_json(text: str, source: str) -> Any:
     try:
         return json.loads(text, object_pairs_hook=_json_pairs, parse_constant=_json_constant)
     except json.JSONDecodeError as exc:
-        raise _syntax(source, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+        raise _syntax(
+            source, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
     except _DuplicateKey as exc:
         raise _syntax(source, f"duplicate key {exc.key!r} in a JSON object") from None
     except _NonFinite as exc:
@@ -164,18 +178,26 @@ def _yaml_loader() -> type[yaml.SafeLoader]:
             result: dict[Any, Any] = super().construct_mapping(node, deep=deep)
             return result
 
+    # Dates stay strings so that pydantic validates them and names the field (YAML's own
+    # timestamp constructor fails on 2024-13-01 with no path).
+    _Loader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != _YAML_TIMESTAMP]
+        for first, resolvers in base.yaml_implicit_resolvers.items()
+    }
     return _Loader
 
 
 def _parse_yaml(text: str, source: str) -> Any:
     try:
-        return yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_yaml_loader())  # a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         what = exc.problem or exc.context or "syntax error"
         raise _syntax(source, f"invalid YAML{where}: {what}") from None
     except yaml.YAMLError as exc:
+        raise _syntax(source, f"invalid YAML: {exc}") from None
+    except (ValueError, TypeError, RecursionError) as exc:  # a value the constructor rejects
         raise _syntax(source, f"invalid YAML: {exc}") from None
 
 
@@ -217,11 +239,19 @@ def _problem(err: ErrorDetails) -> FieldProblem:
         message = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
         return FieldProblem(path, message)
     message = err["msg"]
+    bad = err.get("input")
     if kind == "literal_error" and "expected" in ctx:
         message = f"expected one of {ctx['expected']}"
-    shown = _short(err.get("input"))
+    elif kind.startswith("date") and isinstance(ctx.get("error"), str):
+        message = f"expected a date YYYY-MM-DD ({ctx['error']})"
+    shown = _short(bad)
     if shown is not None:
         message = f"{message}; got {shown}"
+    if kind == "literal_error" and isinstance(bad, str):
+        options = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        close = difflib.get_close_matches(bad.lower(), options, n=1, cutoff=0.6)
+        if close:
+            message = f"{message} (did you mean {close[0]!r}?)"
     return FieldProblem(path, message)
 
 
@@ -295,7 +325,3 @@ def _unknown_field_message(loc: tuple[int | str, ...]) -> str:
     if close:
         return f"{message}; did you mean {close[0]!r}?"
     return message
-
-
-def _finite(value: float) -> bool:
-    return math.isfinite(value)

@@ -1,1 +1,5 @@
-"""Human-readable renderings of an assessment (the printable HTML report)."""
+"""Renderers that turn an :class:`~revspine.engine.assessment.Assessment` into a report.
+
+``text`` renders for the terminal (Rich); ``html`` renders one self-contained, printable page.
+Renderers only format: every clinical statement comes from the assessment itself.
+"""

@@ -20,7 +20,7 @@ def generators(ctx: Ctx) -> list[CauseBuilder]:
         for name, cb in ctx.out.causes.items()
         if cb.correctable
         and name != "infection"
-        and getattr(cb, "likelihood", None) == "high"
+        and cb.likelihood == "high"
         and cb.concordant is True
     ]
 
@@ -65,10 +65,11 @@ def disposition(ctx: Ctx) -> None:
             "incomplete_workup",
             "The cause is not yet established: complete the workup before any treatment decision.",
             [f"{t.replace('_', ' ')}: {out.workup[t].reason}" for t in diag],
+            [f for t in diag for f in out.workup[t].facts],
         )
         return
     inf = out.causes.get("infection")
-    if inf is not None and getattr(inf, "likelihood", None) == "high":
+    if inf is not None and inf.likelihood == "high":
         _set(
             ctx,
             "incomplete_workup",
@@ -80,7 +81,7 @@ def disposition(ctx: Ctx) -> None:
     gens = generators(ctx)
     widespread = out.causes.get("widespread_pain_syndrome")
     if not gens:
-        likely = [n for n, cb in out.causes.items() if getattr(cb, "likelihood", "low") != "low"]
+        likely = [n for n, cb in out.causes.items() if cb.likelihood != "low"]
         reason = "No concordant, surgically correctable pain generator was identified."
         extra = (
             [f"Likely contributors: {', '.join(n.replace('_', ' ') for n in likely)}."]
@@ -94,7 +95,7 @@ def disposition(ctx: Ctx) -> None:
             [reason, *extra],
         )
         return
-    if widespread is not None and getattr(widespread, "likelihood", "low") != "low":
+    if widespread is not None and widespread.likelihood != "low":
         _set(
             ctx,
             "non_surgical",
@@ -121,6 +122,7 @@ def disposition(ctx: Ctx) -> None:
             "incomplete_workup",
             "A correctable generator is likely, but the pre-revision workup is incomplete.",
             [f"{t.replace('_', ' ')}: {out.workup[t].reason}" for t in pre],
+            [f for t in pre for f in out.workup[t].facts],
         )
         return
     names = ", ".join(cb.cause.replace("_", " ") for cb in gens)
@@ -129,4 +131,5 @@ def disposition(ctx: Ctx) -> None:
         "surgical_candidate",
         f"Revision-surgery candidate for surgeon review: concordant {names}.",
         [f"{cb.cause.replace('_', ' ')}: {cb.concordance_note}" for cb in gens],
+        [f for cb in gens for x in cb.for_ if x.strength == "confirmatory" for f in x.facts],
     )

@@ -192,7 +192,7 @@ def referrals(ctx: Ctx) -> None:
     }
     for cause, text in routes.items():
         cb = ctx.out.causes.get(cause)
-        if cb is not None and getattr(cb, "likelihood", "low") in ("high", "moderate"):
+        if cb is not None and cb.likelihood in ("high", "moderate"):
             ctx.recommend(
                 ctx.out.nonsurgical,
                 f"refer_{cause}",

@@ -132,7 +132,7 @@ def approach(ctx: Ctx) -> None:
     gens = {
         c
         for c, cb in ctx.out.causes.items()
-        if cb.correctable and cb.concordant and getattr(cb, "likelihood", "") == "high"
+        if cb.correctable and cb.concordant and cb.likelihood == "high"
     }
     prior = {s.approach for s in ctx.case.surgeries if s.approach}
     facts = [
@@ -184,7 +184,7 @@ def levels(ctx: Ctx) -> None:
     lv: set[str] = set()
     facts: list[Fact] = []
     for cb in ctx.out.causes.values():
-        if cb.correctable and cb.concordant and getattr(cb, "likelihood", "") == "high":
+        if cb.correctable and cb.concordant and cb.likelihood == "high":
             for f in cb.for_:
                 if f.strength == "confirmatory":
                     facts += f.facts

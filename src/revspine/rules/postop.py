@@ -197,7 +197,7 @@ def caprini(ctx: Ctx) -> tuple[int, list[str], list[str]]:
             unknown.append(path.split(".")[-1])
         elif v:
             score += 3
-        counted.append(label)
+            counted.append(label)
     unknown.append("other items (varicose veins, heart/lung disease, hormones, family history…)")
     return score, counted, unknown
 
@@ -294,7 +294,7 @@ def brace(ctx: Ctx) -> None:
         ctx.recommend(
             ctx.out.postop,
             "brace",
-            "Brace: surgeon preference (optional); trials show no benefit after lumbar fusion.",
+            "Brace: surgeon preference (optional); not evidence-based — trials after lumbar fusion found no benefit.",
             status="optional",
             evidence=["68", "69", "70", "71"],
         )

@@ -1,0 +1,20 @@
+"""The ``revspine`` command line (Typer + Rich): one module per command family.
+
+Start-up stays fast: the Typer app and the command modules import only the standard library
+and Typer at module level; pydantic models, the engine, YAML, Jinja2 and Rich are imported
+inside the command that needs them.
+
+Exit codes: 0 success; 2 invalid input or usage (every problem is printed to stderr as
+``path: message``); 1 internal error (a bug). Results go to stdout, progress and errors to stderr.
+"""
+
+from __future__ import annotations
+
+__all__ = ["main"]
+
+
+def main() -> None:
+    """Run the ``revspine`` command line (console-script entry point)."""
+    from revspine.cli.app import app
+
+    app(prog_name="revspine")
