@@ -29,7 +29,7 @@ from pydantic_core import ErrorDetails
 from revspine.domain.case import Case
 from revspine.errors import CaseValidationError, FieldProblem, UnitError
 
-__all__ = ["load_case", "load_case_data"]
+__all__ = ["format_loc", "load_case", "load_case_data"]
 
 _JSON_SUFFIXES = frozenset({".json"})
 _YAML_SUFFIXES = frozenset({".yaml", ".yml"})

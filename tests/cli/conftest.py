@@ -72,3 +72,9 @@ def run() -> Callable[..., Result]:
         return runner.invoke(app, argv, prog_name="revspine")
 
     return _run
+
+
+@pytest.fixture
+def case() -> Callable[..., dict[str, Any]]:
+    """The :func:`make_case` factory."""
+    return make_case

@@ -254,7 +254,11 @@ PSYCHOSOCIAL_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "opioid_mme_per_day": st.sampled_from((0, 0, 10, 30, 60, 90, 150)).map(float),
     "daily_opioid_use": st.booleans(),
     "evaluation": st.fixed_dictionaries(
-        {"outcome": st.sampled_from(_literal(model.PsychEvaluation.model_fields["outcome"].annotation))},
+        {
+            "outcome": st.sampled_from(
+                _literal(model.PsychEvaluation.model_fields["outcome"].annotation)
+            )
+        },
         optional={"date": RECORD_DATE},
     ),
 }
@@ -314,7 +318,9 @@ def surgeries(draw: st.DrawFn, date: st.SearchStrategy[str] | None = None) -> di
                 "approach": st.sampled_from(_field_literal(model.Surgery, "approach")),
                 "interbody": st.booleans(),
                 "complications": st.lists(
-                    st.sampled_from(_literal(model.Surgery.model_fields["complications"].annotation)),
+                    st.sampled_from(
+                        _literal(model.Surgery.model_fields["complications"].annotation)
+                    ),
                     max_size=2,
                     unique=True,
                 ),
@@ -677,13 +683,22 @@ def without(case: dict[str, Any], path: Path) -> dict[str, Any]:
 NOT_FACTS = frozenset({"schema_version", "case_id", "assessment_date", "site", "surgeon"})
 
 
-def single_fact_removals(case: dict[str, Any]) -> Iterator[tuple[Path, dict[str, Any]]]:
-    """Every case obtained by deleting one key (at any depth) or one list element.
+def single_fact_removals(
+    case: dict[str, Any], *, elements: bool = False
+) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """Every case obtained by deleting one key, at any depth (and, with ``elements``, one list
+    element). The result may be invalid (a required key such as a lab's ``unit``); callers
+    validate.
 
-    The result may be invalid (a required key such as a lab's ``unit``); callers validate.
+    Deleting a key makes that fact unknown. Deleting a list element usually does not: a study's
+    ``findings`` and a ``dermatomes`` list are complete readings (dropping an element asserts a
+    different finding), and dropping a record (a study, a lab) leaves a case that simply does
+    not mention it, which the engine cannot be asked to notice.
     """
     for path in fact_paths(case):
         if len(path) == 1 and path[0] in NOT_FACTS:
+            continue
+        if isinstance(path[-1], int) and not elements:
             continue
         yield path, without(case, path)
 

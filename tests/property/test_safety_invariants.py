@@ -10,6 +10,8 @@ case file (``assessment_date`` is 2026-11-01).
 from __future__ import annotations
 
 import datetime as dt
+import os
+from collections.abc import Iterator
 from typing import Any
 
 from hypothesis import HealthCheck, example, given, note, settings
@@ -34,21 +36,29 @@ from revspine.rules.registry import REGISTRY, ordered_rules
 KB = load_knowledge()
 RULE_IDS = frozenset(r.id for r in ordered_rules()) | frozenset(REGISTRY)
 
+#: ``REVSPINE_PROPERTY_SCALE=20`` multiplies the examples for a thorough (nightly) run.
+SCALE = int(os.environ.get("REVSPINE_PROPERTY_SCALE", "1"))
 #: Settings for properties that assess one case per example.
 ONE = settings(
-    max_examples=150,
+    max_examples=150 * SCALE,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 #: Settings for properties that assess every single-fact removal of a case (~150 per example).
 MANY = settings(
-    max_examples=40,
+    max_examples=40 * SCALE,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
 POSTOP_CODES = frozenset(
-    {"antibiotic_prophylaxis", "vte_prophylaxis", "nutritional_support", "brace", "smoking_cessation"}
+    {
+        "antibiotic_prophylaxis",
+        "vte_prophylaxis",
+        "nutritional_support",
+        "brace",
+        "smoking_cessation",
+    }
 )
 
 
@@ -99,24 +109,51 @@ def test_red_flag_if_and_only_if_urgent(case: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------------------------
 
 
+def _assess_removals(case: dict[str, Any]) -> Iterator[tuple[str, Assessment]]:
+    """The assessment after each valid single-key deletion from ``case``."""
+    for path, smaller in single_fact_removals(case):
+        parsed = valid(smaller)
+        if parsed is not None:
+            yield format_path(path), assess(parsed, as_of=AS_OF)
+
+
 @MANY
 @given(perturbed_candidates())
 @example(Perturbed(("base",), candidate_base()))
 def test_removing_a_fact_never_makes_a_surgical_candidate(p: Perturbed) -> None:
-    """Deleting one key (at any depth) or one list element from a case that is not a surgical
-    candidate never yields one: an unknown must not count as a normal finding."""
+    """Deleting one key, at any depth, from a case that is not a surgical candidate never yields
+    one: if the case with the fact known is not a candidate, the case with that fact unknown can
+    only be one if the engine read the unknown as normal.
+
+    (List elements are not deleted here; see ``single_fact_removals``.)"""
     before = run(p.case).disposition.code
     note(f"before: {before}")
     if before == "surgical_candidate":
         return
-    for path, smaller in single_fact_removals(p.case):
-        parsed = valid(smaller)
-        if parsed is None:
-            continue
-        after = assess(parsed, as_of=AS_OF).disposition.code
-        assert after != "surgical_candidate", (
-            f"removing {format_path(path)} turned {before} into surgical_candidate"
-        )
+    flipped = [
+        path for path, a in _assess_removals(p.case) if a.disposition.code == "surgical_candidate"
+    ]
+    assert not flipped, f"{before} became surgical_candidate after deleting any of {flipped}"
+
+
+def _is_date(path: str) -> bool:
+    return path.rsplit(".", 1)[-1] in ("date", "smoking_quit_date", "onset_date")
+
+
+@MANY
+@given(any_case())
+def test_deleting_a_date_never_removes_a_workup_test(case: dict[str, Any]) -> None:
+    """An unknown date can make a record less trustworthy, never more: deleting the date of a
+    surgery, study, lab, exam or evaluation never removes a test from the workup (an undated
+    study must not count as current, an undated surgery must not be ignored)."""
+    before = {w.test for w in run(case).workup}
+    lost = {
+        path: sorted(before - {w.test for w in a.workup})
+        for path, a in _assess_removals(case)
+        if _is_date(path)
+    }
+    lost = {path: tests for path, tests in lost.items() if tests}
+    assert not lost, f"deleting a date dropped workup tests: {lost}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -137,12 +174,11 @@ _PLAUSIBILITY_KEY = {
 
 
 def _current_marker(case: Case, test: str) -> bool:
-    """A plausible result dated on/after the last surgery and within the currency window.
+    """A plausible result dated on/after the last dated surgery and within the currency window.
 
-    With an undated surgery the last surgery date is unknown, so no result can be shown to
-    follow it."""
-    if any(s.date is None for s in case.surgeries):
-        return False
+    Undated surgeries are left out here, as the engine does (it warns ``undated_surgery``); that
+    an unknown surgery date must not make older records current is the date-deletion property.
+    """
     last = max((s.date for s in case.surgeries if s.date is not None), default=None)
     max_age = KB.num("currency.infection_labs_valid_days")
     for lab in case.labs:
@@ -300,7 +336,12 @@ def test_engine_never_raises_on_a_valid_case(case: dict[str, Any]) -> None:
     parsed = Case.model_validate(case)
     a = assess(parsed)  # as_of from the case's assessment_date
     assert a.as_of == AS_OF
-    assert a.disposition.code in ("urgent", "incomplete_workup", "non_surgical", "surgical_candidate")
+    assert a.disposition.code in (
+        "urgent",
+        "incomplete_workup",
+        "non_surgical",
+        "surgical_candidate",
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -373,7 +414,8 @@ def _decisions(a: Assessment) -> dict[str, Any]:
 @given(lab_in_two_units())
 @example(
     (
-        candidate_base() | {"comorbidities": candidate_base()["comorbidities"] | {"diabetes": True}},
+        candidate_base()
+        | {"comorbidities": candidate_base()["comorbidities"] | {"diabetes": True}},
         {"test": "hba1c", "value": 7.0, "unit": "%", "date": "2026-10-20"},
         {
             "test": "hba1c",

@@ -62,7 +62,10 @@ def test_override_identical_value_is_not_an_override(tmp_path: Path) -> None:
         ("[antibiotics]\nnot_a_param = 1\n", "antibiotics.not_a_param"),
         ('[antibiotics]\ncefazolin_dose_g = "two"\n', "antibiotics.cefazolin_dose_g"),
         ("[sagittal]\npi_ll_deg = [10]\n", "sagittal.pi_ll_deg"),
-        ('[antibiotics]\ncefazolin_dose_g = { value = 2, status = "maybe" }\n', "antibiotics.cefazolin_dose_g"),
+        (
+            '[antibiotics]\ncefazolin_dose_g = { value = 2, status = "maybe" }\n',
+            "antibiotics.cefazolin_dose_g",
+        ),
     ],
 )
 def test_bad_override_names_the_key(tmp_path: Path, text: str, key: str) -> None:

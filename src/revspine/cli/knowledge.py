@@ -116,13 +116,21 @@ def _print_table(kb: Knowledge) -> None:
         title_justify="left",
         box=box.SIMPLE_HEAD,
     )
-    for column in ("Parameter", "Value", "Unit", "Status", "Sources"):
-        table.add_column(column, overflow="fold")
+    table.add_column("Parameter", overflow="fold")
+    table.add_column("Value", overflow="fold", max_width=12)
+    table.add_column("Unit", no_wrap=True)
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Sources", overflow="fold", max_width=14)
     status_style = {"verified": "green", "unverified": "yellow", "todo_clinical": "red"}
+    group = ""
     for row in _rows(kb):
-        key = Text(row["key"] + (" *" if row["key"] in changed else ""))
+        section, _, name = row["key"].partition(".")
+        if section != group:
+            group = section
+            table.add_row(Text(f"[{section}]", style="bold"))
+        marker = " *" if row["key"] in changed else ""
         table.add_row(
-            key,
+            Text(f"  {name}{marker}"),
             Text(_fmt(row["value"])),
             Text(row["unit"] or ""),
             Text(row["status"], style=status_style.get(row["status"], "")),

@@ -70,7 +70,9 @@ Nrs = Annotated[int, Field(ge=0, le=10)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, allow_inf_nan=False
+    )
 
 
 class Quantity(_Model):
@@ -93,6 +95,20 @@ class Quantity(_Model):
         return data
 
 
+def _check_unit(analyte: str, q: Quantity | None) -> Quantity | None:
+    """Refuse a quantity whose unit is unknown or of the wrong dimension for ``analyte``."""
+    if q is None:
+        return None
+    from revspine.domain.units import to_canonical
+    from revspine.errors import UnitError
+
+    try:
+        to_canonical(analyte, q.value, q.unit)
+    except UnitError as exc:
+        raise ValueError(str(exc)) from exc
+    return q
+
+
 class Patient(_Model):
     """Demographics and body size (no names or identifiers: revspine needs none)."""
 
@@ -104,6 +120,16 @@ class Patient(_Model):
     mri_contraindicated: Tri = Field(
         None, description="Non-conditional pacemaker or other MRI contraindication."
     )
+
+    @field_validator("weight")
+    @classmethod
+    def _weight_unit(cls, q: Quantity | None) -> Quantity | None:
+        return _check_unit("weight", q)
+
+    @field_validator("height")
+    @classmethod
+    def _height_unit(cls, q: Quantity | None) -> Quantity | None:
+        return _check_unit("height", q)
 
 
 SurgeryType = Literal["discectomy", "laminectomy", "fusion", "disc_replacement", "other"]
@@ -305,6 +331,11 @@ class Spinopelvic(_Model):
     ll: Annotated[float, Field(ge=-60, le=120)] | None = Field(None, description="L1-S1 lordosis.")
     pt: Annotated[float, Field(ge=-30, le=80)] | None = Field(None, description="Pelvic tilt.")
     sva: Quantity | None = Field(None, description="C7 plumb line to S1, e.g. '62 mm'.")
+
+    @field_validator("sva")
+    @classmethod
+    def _sva_unit(cls, q: Quantity | None) -> Quantity | None:
+        return _check_unit("length", q)
 
 
 class ImagingStudy(_Model):

@@ -12,9 +12,6 @@ what is wrong, so that the case can be corrected rather than silently misread:
 * ``patient.age`` that differs by more than one year from the age computed from
   ``patient.birth_date`` on ``as_of`` is contradictory;
 * a number that is not finite (``.nan``, ``.inf`` in YAML) is rejected;
-* a quantity whose unit is unknown or of the wrong dimension (``patient.weight``,
-  ``patient.height``, ``imaging[i].spinopelvic.sva``) is rejected with its path (lab units are
-  already checked by the model);
 * plain contradictions the rules would otherwise have to guess about: progressive weakness
   recorded while weakness is recorded as absent; a smoking quit date for a never-smoker.
 """
@@ -27,9 +24,8 @@ from datetime import date
 
 from pydantic import BaseModel
 
-from revspine.domain.case import Case, Quantity
-from revspine.domain.units import to_canonical
-from revspine.errors import FieldProblem, UnitError
+from revspine.domain.case import Case
+from revspine.errors import FieldProblem
 
 __all__ = ["check_case"]
 
@@ -47,7 +43,6 @@ def check_case(case: Case, as_of: date) -> list[FieldProblem]:
         elif isinstance(value, float) and not math.isfinite(value):
             problems.append(FieldProblem(path, f"{value} is not a finite number"))
     problems.extend(_check_age(case, as_of))
-    problems.extend(_check_units(case))
     problems.extend(_check_contradictions(case))
     return problems
 
@@ -111,28 +106,6 @@ def _check_age(case: Case, as_of: date) -> list[FieldProblem]:
             f"(age {computed} on {as_of.isoformat()}); correct one of them or leave age out",
         )
     ]
-
-
-def _quantities(case: Case) -> Iterator[tuple[str, str, Quantity]]:
-    """(path, analyte, quantity) for every quantity outside the lab list."""
-    if case.patient.weight is not None:
-        yield "patient.weight", "weight", case.patient.weight
-    if case.patient.height is not None:
-        yield "patient.height", "height", case.patient.height
-    for i, study in enumerate(case.imaging):
-        if study.spinopelvic is not None and study.spinopelvic.sva is not None:
-            yield f"imaging[{i}].spinopelvic.sva", "length", study.spinopelvic.sva
-
-
-def _check_units(case: Case) -> list[FieldProblem]:
-    """Units of body measurements and lengths must convert to the canonical unit."""
-    problems = []
-    for path, analyte, quantity in _quantities(case):
-        try:
-            to_canonical(analyte, quantity.value, quantity.unit)
-        except UnitError as exc:
-            problems.append(FieldProblem(f"{path}.unit", str(exc)))
-    return problems
 
 
 def _check_contradictions(case: Case) -> list[FieldProblem]:

@@ -115,7 +115,7 @@ def _odi_band(percent: Fraction) -> OdiBand:
     return "bed_bound"
 
 
-def odi(answers: Sequence[int | None]) -> OdiResult:
+def odi(answers: Sequence[int | None], max_missing: int = _ODI_MAX_MISSING) -> OdiResult:
     """Score the Oswestry Disability Index v2.1a (REFERENCE.md §9.1, source [72]).
 
     ``answers`` holds the 10 section scores (0-5) in the order of :data:`ODI_SECTIONS`, ``None``
@@ -138,9 +138,9 @@ def odi(answers: Sequence[int | None]) -> OdiResult:
     missing = [i for i, v in enumerate(values, start=1) if v is None]
     answered = len(values) - len(missing)
     problems = [f"section {i} ({ODI_SECTIONS[i - 1]}) not answered" for i in missing]
-    if len(missing) > _ODI_MAX_MISSING:
+    if len(missing) > max_missing:
         problems.append(
-            f"{len(missing)} sections not answered (more than {_ODI_MAX_MISSING}): ODI not valid"
+            f"{len(missing)} sections not answered (more than {max_missing}): ODI not valid"
         )
         return OdiResult(None, None, answered, False, tuple(problems))
     total = sum(v for v in values if v is not None)

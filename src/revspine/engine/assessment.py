@@ -192,6 +192,9 @@ class Derived(_Out):
     time_window: Literal["W0", "W1", "W2", "W3"] | None = None
     fusion_in_history: bool = False
     odi_percent: float | None = None
+    odi_acceptable_state: bool | None = Field(
+        None, description="ODI ≤ 22, the patient-acceptable symptom state [48]."
+    )
     phq9_total: int | None = None
     caprini_score: int | None = None
     prior_ops_odds_ratio: float | None = None

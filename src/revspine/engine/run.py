@@ -106,9 +106,14 @@ def _build(ctx: Ctx) -> Assessment:
         workup.append(item.model_copy(update={"blocks_decision": blocks}))
     workup.sort(key=lambda w: (w.priority != "urgent", not w.blocks_decision))
     odi_pct = None
-    for prom in reversed(ctx.case.proms):
-        if prom.odi_answers is not None:
-            odi_pct = odi(prom.odi_answers).percent
+    for i in range(len(ctx.case.proms) - 1, -1, -1):
+        answers = ctx.case.proms[i].odi_answers
+        if answers is not None:
+            result = odi(answers, int(kb.num("proms.odi_max_missing_sections")))
+            odi_pct = result.percent
+            if not result.valid:
+                ctx.rule_id = ""
+                ctx.warn("odi_invalid", "; ".join(result.problems), f"proms[{i}].odi_answers")
             break
     phq9 = ctx.case.psychosocial.phq9_total
     ors = kb.value("prior_operations.odds_ratio_not_acceptable")
@@ -120,7 +125,10 @@ def _build(ctx: Ctx) -> Assessment:
         days_since_last_surgery=ctx.days_since,
         time_window=ctx.window,
         fusion_in_history=ctx.fusion,
-        odi_percent=odi_pct,
+        odi_percent=None if odi_pct is None else round(odi_pct, 1),
+        odi_acceptable_state=None
+        if odi_pct is None
+        else odi_pct <= kb.num("proms.odi_acceptable_max"),
         phq9_total=phq9,
         caprini_score=out.caprini,
         prior_ops_odds_ratio=float(ors[min(ctx.surgery_count, len(ors)) - 1])

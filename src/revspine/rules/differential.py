@@ -124,7 +124,16 @@ def _radicular_concordance(ctx: Ctx, cause: str, hits: list[FindingHit]) -> None
     "DX001",
     "Infection (SSI, discitis, epidural abscess)",
     evidence=("seed", "11", "12", "13", "15", "78"),
-    params=("infection.crp_upper_mg_l", "infection.esr_upper_mm_h", "infection.wbc_high_per_ul"),
+    params=(
+        "infection.crp_upper_mg_l",
+        "infection.esr_upper_mm_h",
+        "infection.wbc_high_per_ul",
+        "currency.infection_labs_valid_days",
+        "fusion.motion_threshold_deg",
+        "infection.crp_high_mg_l",
+        "infection.crp_normalisation_days",
+        "infection.esr_nonspecific_until_days",
+    ),
 )
 def infection(ctx: Ctx) -> None:
     """Infection is suspected from fever, chills, wound drainage, imaging (discitis, abscess,
@@ -189,6 +198,16 @@ def infection(ctx: Ctx) -> None:
                 [m.lab.fact()],
                 ["11", "13"],
             )
+    crp = markers.get("crp")
+    if crp is not None and crp.lab.value > ctx.kb.num("infection.crp_high_mg_l"):
+        ctx.support(
+            c,
+            True,
+            "CRP above 115 mg/L (predicts failure of non-operative epidural-abscess care).",
+            "supporting",
+            [crp.lab.fact()],
+            ["78"],
+        )
     wbc = ctx.current_lab("wbc", "currency.infection_labs_valid_days")
     if wbc is not None and wbc.value > ctx.kb.num("infection.wbc_high_per_ul"):
         ctx.support(c, True, "Leukocytosis.", "supporting", [wbc.fact()], ["78"])
@@ -214,13 +233,14 @@ def infection(ctx: Ctx) -> None:
             "weak",
             [_window(ctx)],
         )
-    if pseudarthrosis_suspicion(ctx):
+    pseudo = pseudarthrosis_suspicion(ctx)
+    if pseudo:
         ctx.support(
             c,
             True,
             "Suspected pseudarthrosis can hide a low-grade infection.",
             "weak",
-            [],
+            pseudo,
             ["seed"],
         )
     normal = [m for m in markers.values() if m.state == "normal"]
@@ -257,7 +277,11 @@ def infection(ctx: Ctx) -> None:
     "DX002",
     "Pseudarthrosis (non-union)",
     evidence=("6", "31", "32", "37", "38", "39", "40"),
-    params=("fusion.min_months_to_call_nonunion", "fusion.motion_threshold_deg"),
+    params=(
+        "fusion.min_months_to_call_nonunion",
+        "fusion.motion_threshold_deg",
+        "vitamin_d.deficient_below_ng_ml",
+    ),
 )
 def pseudarthrosis(ctx: Ctx) -> None:
     """After a fusion, non-union is shown by fine-cut CT (no bridging bone, lucent gap), motion
@@ -354,7 +378,10 @@ def pseudarthrosis(ctx: Ctx) -> None:
                 "supporting" if early else "confirmatory",
                 [Fact(field=f"imaging[{ct_clean[-1][0]}]", value=ct_clean[-1][1].modality)],
             )
+        nonunion_levels = {lv for h in ctx.has("pseudarthrosis") for lv in h.levels}
         for h in ctx.has("solid_fusion"):
+            if nonunion_levels and h.levels and not set(h.levels) & nonunion_levels:
+                continue  # solid at another level says nothing about this one
             ctx.oppose(
                 c,
                 True,
@@ -462,7 +489,16 @@ def hardware_malposition(ctx: Ctx) -> None:
         _radicular_concordance(ctx, c, hits)
 
 
-@rule("DX005", "Adjacent segment disease", evidence=("87", "108", "99"))
+@rule(
+    "DX005",
+    "Adjacent segment disease",
+    evidence=("87", "108", "99", "118"),
+    params=(
+        "blocks.facet_positive_pct_controlled",
+        "blocks.facet_positive_pct_single",
+        "blocks.snrb_positive_pct",
+    ),
+)
 def adjacent_segment(ctx: Ctx) -> None:
     """Degeneration at the segment next to a fusion, usually years later (radiographic ASD ~19%
     at 2 y, 49% at 5 y; symptomatic 5.2–18.5%) [87]. Radiographic ASD is common and often silent,
@@ -737,6 +773,17 @@ def epidural_fibrosis(ctx: Ctx) -> None:
         )
     if c in ctx.out.causes and ctx.window in ("W1", "W2"):
         ctx.support(c, False, "Time since surgery fits scar formation.", "weak", [_window(ctx)])
+    if c in ctx.out.causes and not ctx.has("epidural_fibrosis", "arachnoiditis"):
+        clean = ctx.studies_of(["mri_with_contrast"])
+        if clean:
+            i = clean[-1][0]
+            ctx.oppose(
+                c,
+                False,
+                "MRI with contrast shows no enhancing scar or arachnoiditis.",
+                "confirmatory",
+                [Fact(field=f"imaging[{i}]", value="mri_with_contrast")],
+            )
 
 
 @rule(
@@ -790,7 +837,12 @@ def sagittal(ctx: Ctx) -> None:
             )
 
 
-@rule("DX010", "Segmental instability", evidence=("6", "3"))
+@rule(
+    "DX010",
+    "Segmental instability or painful pars defect",
+    evidence=("6", "3", "seed"),
+    params=("blocks.pars_positive_pct",),
+)
 def instability(ctx: Ctx) -> None:
     """Instability after a decompression (iatrogenic) or a pars defect causes mechanical axial
     pain; flexion-extension films show it [6][3]."""
@@ -823,10 +875,49 @@ def instability(ctx: Ctx) -> None:
             [ctx.fact("symptoms.mechanical_pain")],
             ["3"],
         )
+    pars = ctx.has("pars_defect")
+    for i, b in enumerate(ctx.case.blocks):
+        if b.type != "pars" or not pars:
+            continue
+        pct = relief(b.pre_nrs, b.post_nrs, b.percent_relief)
+        fact = Fact(
+            field=f"blocks[{i}]",
+            value=f"pars {b.level or ''} {pct if pct is None else round(pct)}%",
+        )
+        if block_positive(ctx, "pars", pct, b.controlled) and b.concordant is not False:
+            ctx.support(
+                c,
+                True,
+                f"Pars block relieved {pct:.0f}% of the usual pain.",
+                "confirmatory",
+                [fact],
+                ["seed"],
+            )
+            ctx.cause(c, True).concordant = True
+            ctx.cause(c, True).concordance_note = "pars block positive"
+        elif pct is not None:
+            ctx.oppose(c, True, f"Pars block gave only {pct:.0f}% relief.", "confirmatory", [fact])
+            ctx.cause(c, True).concordant = False
+            ctx.cause(c, True).concordance_note = "pars block negative"
+    if c in ctx.out.causes and not hits:
+        dynamic = ctx.studies_of(["flexion_extension_xray"])
+        if dynamic:
+            i = dynamic[-1][0]
+            ctx.oppose(
+                c,
+                True,
+                "Flexion-extension films show no instability.",
+                "confirmatory",
+                [Fact(field=f"imaging[{i}]", value="flexion_extension_xray")],
+            )
+            if ctx.cause(c, True).concordant is None and not pars:
+                ctx.cause(c, True).concordant = False
     if c in ctx.out.causes:
         cb = ctx.cause(c, True)
-        if hits and (ctx.axial or ctx.get("symptoms.mechanical_pain")):
+        if hits and cb.concordant is None and (ctx.axial or ctx.get("symptoms.mechanical_pain")):
             cb.concordant, cb.concordance_note = True, "mechanical pain with instability on imaging"
+        elif pars and not hits and cb.concordant is None:
+            cb.concordance_note = "pars defect: a pars block must confirm it as the generator"
 
 
 @rule("DX011", "Inadequate decompression or wrong level", evidence=("2", "3", "8"))
@@ -861,12 +952,10 @@ def wrong_level(ctx: Ctx) -> None:
             ["8"],
         )
     if never:
-        hits = [
-            h
-            for h in ctx.has("residual_stenosis", "foraminal_stenosis", "recurrent_herniation")
-            if set(h.levels) & operated
-        ]
-        for h in hits:
+        lesions = ctx.has("residual_stenosis", "foraminal_stenosis", "recurrent_herniation")
+        at_operated = [h for h in lesions if set(h.levels) & operated]
+        elsewhere = [h for h in lesions if h.levels and not set(h.levels) & operated]
+        for h in at_operated:
             ctx.support(
                 c,
                 True,
@@ -875,15 +964,28 @@ def wrong_level(ctx: Ctx) -> None:
                 [h.fact()],
                 ["2"],
             )
-        if hits:
-            _radicular_concordance(ctx, c, hits)
-            if ctx.cause(c, True).concordant:
+        cb = ctx.cause(c, True)
+        if at_operated:
+            _radicular_concordance(ctx, c, at_operated)
+            if cb.concordant:
                 ctx.support(
                     c,
                     True,
                     "Residual lesion at the operated level matches the pain.",
                     "confirmatory",
-                    [hits[0].fact()],
+                    [at_operated[0].fact()],
+                    ["2"],
+                )
+        if elsewhere and not cb.concordant and ctx.radicular:
+            _radicular_concordance(ctx, c, elsewhere)
+            if cb.concordant:
+                ctx.support(
+                    c,
+                    True,
+                    f"The lesion that matches the pain is at a level that was not operated ({', '.join(elsewhere[0].levels)}): wrong level.",
+                    "confirmatory",
+                    [elsewhere[0].fact()],
+                    ["2", "8"],
                 )
     if c in ctx.out.causes and ctx.course == "pain_free_interval":
         ctx.oppose(
@@ -1050,7 +1152,13 @@ def neuropathy(ctx: Ctx) -> None:
             )
 
 
-@rule("DX015", "Vascular claudication", evidence=(), unverified=True)
+@rule(
+    "DX015",
+    "Vascular claudication",
+    evidence=(),
+    params=("vascular.abi_abnormal_below",),
+    unverified=True,
+)
 def vascular(ctx: Ctx) -> None:
     """Calf pain on walking relieved by standing still, weak pulses or known arterial disease
     point to vascular claudication; an ankle-brachial index below 0.9 is abnormal (REFERENCE.md

@@ -79,7 +79,12 @@ def physical_therapy(ctx: Ctx) -> None:
         )
 
 
-@rule("NS002", "Behavioural health", evidence=("seed", "4", "76", "77"))
+@rule(
+    "NS002",
+    "Behavioural health",
+    evidence=("seed", "4", "76", "77"),
+    params=("psychosocial.pcs_threshold", "psychosocial.phq9_threshold"),
+)
 def behavioural_health(ctx: Ctx) -> None:
     """Behavioural health addresses mental and emotional health (seed document); yellow flags
     predict poor surgical outcomes [76][77]."""
@@ -118,7 +123,7 @@ def pain_management(ctx: Ctx) -> None:
     "NS004",
     "Spinal cord stimulation evaluation (RULE-S1)",
     evidence=("44", "45", "46", "47", "92", "93", "106"),
-    params=("scs.min_nrs", "scs.min_duration_months"),
+    params=("scs.min_nrs", "scs.min_duration_months", "scs.trial_success_pct"),
     unverified=True,
 )
 def scs(ctx: Ctx) -> None:
@@ -128,8 +133,10 @@ def scs(ctx: Ctx) -> None:
     [44][46]. It is not supported for predominantly low back pain outside trials [47]. MRSA screen
     < 4 weeks before implant (one NHS policy) [106]. NRS ≥ 5 equivalence and the psychological
     gate are unverified."""
-    if not _plan_applies(ctx):
-        return
+    from revspine.rules.disposition import generators
+
+    if not _plan_applies(ctx) or generators(ctx):
+        return  # RULE-S1: only without a surgically correctable generator
     s = ctx.case.symptoms
     leg = s.leg_pain_nrs if s.leg_pain_nrs is not None else s.pain_nrs
     leg_dominant = s.predominant_pain == "radicular" or (
@@ -158,7 +165,7 @@ def scs(ctx: Ctx) -> None:
         return
     psych_done = ctx.case.psychosocial.evaluation is not None
     status = "eligible_for_assessment" if not missing and psych_done else "check_criteria"
-    text = "Refer for multidisciplinary spinal cord stimulation assessment and trial (success = ≥ 50% relief of the target pain); MRSA screen within 4 weeks before implant."
+    text = f"Refer for multidisciplinary spinal cord stimulation assessment and trial (success = ≥ {ctx.kb.num('scs.trial_success_pct'):g}% relief of the target pain); MRSA screen within 4 weeks before implant."
     if not psych_done:
         text += " Psychological assessment first."
     if missing:

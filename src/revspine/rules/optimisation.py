@@ -121,6 +121,8 @@ def smoking(ctx: Ctx) -> None:
         "nutrition.lymphocytes_low_per_ul",
         "nutrition.prealbumin_low_mg_dl",
         "nutrition.prealbumin_ssi_risk_mg_dl",
+        "currency.nutrition_labs_valid_days",
+        "nutrition.multiple_surgeries_min",
     ),
 )
 def nutrition(ctx: Ctx) -> None:
@@ -165,7 +167,11 @@ def nutrition(ctx: Ctx) -> None:
     "OP003",
     "Glycaemic control (RULE-G1)",
     evidence=("23", "24", "25", "27", "103"),
-    params=("glycaemia.hba1c_elevated_pct", "glycaemia.hba1c_defer_pct"),
+    params=(
+        "glycaemia.hba1c_elevated_pct",
+        "glycaemia.hba1c_defer_pct",
+        "currency.hba1c_valid_days",
+    ),
 )
 def glucose(ctx: Ctx) -> None:
     """HbA1c < 7.0% acceptable; 7.0–7.9% elevated risk (optimise); ≥ 8.0% defer elective

@@ -68,6 +68,18 @@ def _applies(ctx: Ctx) -> bool:
     "PL001",
     "Timing and optimisation gates",
     evidence=("6", "18", "23", "27", "28", "35", "40", "77"),
+    params=(
+        "currency.hba1c_valid_days",
+        "currency.nutrition_labs_valid_days",
+        "fusion.min_months_to_call_nonunion",
+        "glycaemia.hba1c_defer_pct",
+        "nutrition.albumin_low_g_dl",
+        "nutrition.lymphocytes_low_per_ul",
+        "nutrition.prealbumin_low_mg_dl",
+        "nutrition.transferrin_low_mg_dl",
+        "smoking.abstinence_before_weeks",
+        "vitamin_d.deficient_below_ng_ml",
+    ),
 )
 def timing(ctx: Ctx) -> None:
     """Elective revision waits until every gate is met: infection excluded or treated,

@@ -52,6 +52,7 @@ def severe_beta_lactam_allergy(ctx: Ctx) -> tuple[bool | None, list[Fact]]:
         "antibiotics.vancomycin_start_window_min",
         "antibiotics.stop_within_h",
         "antibiotics.beta_lactam_allergy_agent",
+        "antibiotics.redose_blood_loss_ml",
     ),
 )
 def antibiotics(ctx: Ctx) -> None:
@@ -213,6 +214,7 @@ def caprini(ctx: Ctx) -> tuple[int, list[str], list[str]]:
         "vte.lmwh_start_h",
         "vte.lmwh_start_high_bleeding_h",
         "vte.major_surgery_min",
+        "vte.caprini_version",
     ),
     unverified=True,
 )
@@ -261,7 +263,18 @@ def vte(ctx: Ctx) -> None:
     )
 
 
-@rule("PO003", "Nutritional support", evidence=("seed", "18", "20"))
+@rule(
+    "PO003",
+    "Nutritional support",
+    evidence=("seed", "18", "20"),
+    params=(
+        "currency.nutrition_labs_valid_days",
+        "nutrition.albumin_low_g_dl",
+        "nutrition.lymphocytes_low_per_ul",
+        "nutrition.prealbumin_low_mg_dl",
+        "nutrition.transferrin_low_mg_dl",
+    ),
+)
 def nutritional_support(ctx: Ctx) -> None:
     """Nutritional support after revision (seed document §2c): protein is the main modifiable
     factor; supplement when albumin/transferrin are low [18][20]. Protein targets are unverified

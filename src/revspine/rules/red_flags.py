@@ -97,7 +97,7 @@ def wound(ctx: Ctx) -> None:
     "RF005",
     "Abnormal CRP kinetics after surgery",
     evidence=("11", "12"),
-    params=("infection.crp_kinetics_peak_day",),
+    params=("infection.crp_kinetics_peak_day", "infection.crp_normalisation_days"),
 )
 def crp_kinetics(ctx: Ctx) -> None:
     """In the first two weeks absolute CRP cut-offs are unreliable; a second rise after the

@@ -10,7 +10,12 @@ from __future__ import annotations
 
 from revspine.engine.assessment import Fact
 from revspine.engine.context import CROSS_SECTIONAL, MRI, Ctx
-from revspine.rules._shared import infection_context, infection_markers, pseudarthrosis_suspicion
+from revspine.rules._shared import (
+    infection_context,
+    infection_markers,
+    patient_roots,
+    pseudarthrosis_suspicion,
+)
 from revspine.rules.registry import rule
 
 #: Red-flag screen: must be known before a revision is considered.
@@ -59,6 +64,12 @@ def history_and_exam(ctx: Ctx) -> None:
     could change the decision (chills, wound drainage, widespread pain, fibromyalgia, smoking,
     diabetes, cancer, litigation) are listed as missing data when unknown. Seed document §1a."""
     gaps: list[str] = []
+    if not ctx.case.surgeries:
+        gaps.append("surgeries")
+        ctx.missing(
+            "surgeries",
+            "no prior spine surgery recorded: date, type and levels anchor the whole assessment",
+        )
     if ctx.get("symptoms.course") is None and ctx.get("symptoms.pain_free_interval_months") is None:
         gaps.append("symptoms.course")
         ctx.missing(
@@ -135,6 +146,7 @@ def baseline_imaging(ctx: Ctx) -> None:
                 "ct_myelogram",
                 "MRI is contraindicated or degraded by metal artifact: CT myelogram shows the thecal sac, lateral recess and foramina.",
                 gate="diagnosis",
+                urgent=bool(ctx.out.red_flags),
                 facts=[ctx.fact("patient.mri_contraindicated")],
                 evidence=["85", "100"],
             )
@@ -143,6 +155,7 @@ def baseline_imaging(ctx: Ctx) -> None:
                 "mri_with_contrast",
                 "No current MRI of the operated region; with and without gadolinium to separate scar from disc and show infection.",
                 gate="diagnosis",
+                urgent=bool(ctx.out.red_flags),
                 evidence=["1", "9", "10"],
             )
     elif (
@@ -154,6 +167,7 @@ def baseline_imaging(ctx: Ctx) -> None:
             "mri_with_contrast",
             "MRI without contrast cannot separate recurrent disc from scar or show early infection.",
             gate="diagnosis",
+            urgent=bool(ctx.out.red_flags),
             evidence=["9", "10"],
         )
     elif (
@@ -162,7 +176,11 @@ def baseline_imaging(ctx: Ctx) -> None:
         and not ctx.studies_of(["mri", "mri_with_contrast"])
     ):
         ctx.order(
-            "ct_myelogram", "MRI not possible: CT myelogram.", gate="diagnosis", evidence=["85"]
+            "ct_myelogram",
+            "MRI not possible: CT myelogram.",
+            gate="diagnosis",
+            urgent=bool(ctx.out.red_flags),
+            evidence=["85"],
         )
     if ctx.last_surgery_date:
         limit = ctx.kb.num("fusion.early_mri_low_specificity_days")
@@ -175,7 +193,12 @@ def baseline_imaging(ctx: Ctx) -> None:
                 )
 
 
-@rule("WU003", "Fine-cut CT for fusion status and hardware", evidence=("6", "37", "38"))
+@rule(
+    "WU003",
+    "Fine-cut CT for fusion status and hardware",
+    evidence=("6", "37", "38"),
+    params=("fusion.motion_threshold_deg",),
+)
 def ct(ctx: Ctx) -> None:
     """CT with multiplanar reconstructions is the most sensitive test for non-union after
     instrumented fusion and shows loosening, breakage and malposition; static radiographs alone
@@ -265,7 +288,14 @@ def full_spine(ctx: Ctx) -> None:
     "WU006",
     "ESR and CRP to rule out hidden infection",
     evidence=("seed", "11", "13", "78"),
-    params=("currency.infection_labs_valid_days",),
+    params=(
+        "currency.infection_labs_valid_days",
+        "fusion.motion_threshold_deg",
+        "infection.crp_normalisation_days",
+        "infection.crp_upper_mg_l",
+        "infection.esr_nonspecific_until_days",
+        "infection.esr_upper_mm_h",
+    ),
 )
 def inflammatory_markers(ctx: Ctx) -> None:
     """ESR and CRP are obtained before any revision to rule out hidden infection, especially with
@@ -276,15 +306,26 @@ def inflammatory_markers(ctx: Ctx) -> None:
     markers = infection_markers(ctx)
     clinical = infection_context(ctx)
     pseudo = pseudarthrosis_suspicion(ctx)
-    context = clinical + pseudo
+    malignancy = [
+        f for rf in ctx.out.red_flags if rf.code == "malignancy_suspected" for f in rf.facts
+    ]
+    context = clinical + pseudo + malignancy
     urgent = any(
-        rf.code in ("spinal_infection_suspected", "wound_infection_suspected", "crp_second_rise")
+        rf.code
+        in (
+            "spinal_infection_suspected",
+            "wound_infection_suspected",
+            "crp_second_rise",
+            "malignancy_suspected",
+        )
         for rf in ctx.out.red_flags
     )
     gate = "diagnosis" if context else "revision"
     labels = [_label(f.field) if f.value is True else str(f.value) for f in clinical]
     if pseudo:
         labels.append("suspected pseudarthrosis")
+    if malignancy:
+        labels = ["possible malignancy (laboratory work-up with the MRI)"]
     why = (
         "Rule out hidden infection: " + "; ".join(dict.fromkeys(labels)) + "."
         if context
@@ -302,7 +343,10 @@ def inflammatory_markers(ctx: Ctx) -> None:
                 facts=context,
                 evidence=["seed", "11", "13"],
             )
-    if context and ctx.current_lab("wbc", "currency.infection_labs_valid_days") is None:
+    raised_any = any(m.state != "normal" for m in markers.values())
+    if (clinical or raised_any) and ctx.current_lab(
+        "wbc", "currency.infection_labs_valid_days"
+    ) is None:
         ctx.order(
             "wbc",
             "Possible infection: white-cell count.",
@@ -332,6 +376,7 @@ def inflammatory_markers(ctx: Ctx) -> None:
             "mri_with_contrast",
             "Raised inflammatory markers: MRI with gadolinium for discitis, abscess or collection.",
             gate="diagnosis",
+            urgent=bool(ctx.out.red_flags),
             facts=[m.lab.fact() for m in raised],
             evidence=["78"],
         )
@@ -367,8 +412,8 @@ def nutrition_labs(ctx: Ctx) -> None:
 def emg(ctx: Ctx) -> None:
     """EMG/NCS separates radiculopathy from peripheral (e.g. diabetic) neuropathy and localises
     the root when imaging and the clinical picture disagree (seed document §1e; [56b][57])."""
-    if ctx.case.electrodiagnostics:
-        return
+    if ctx.case.electrodiagnostics or ctx.out.red_flags:
+        return  # with red flags it would not help today: denervation takes ~3 weeks to show
     leg = ctx.radicular or ctx.get("symptoms.numbness") or ctx.get("symptoms.tingling")
     neuro = ctx.true(
         "comorbidities.peripheral_neuropathy",
@@ -573,6 +618,17 @@ def concordance(ctx: Ctx) -> None:
     dermatome, axial pain against a non-union, claudication against stenosis (REFERENCE.md §5.1,
     concordance). When a likely correctable lesion cannot yet be matched because the history does
     not say where the pain is, that history is needed before any decision (seed document §1a)."""
+    unknown: list[str] = []
+    if ctx.radicular is None:
+        unknown.append("leg (radicular) pain")
+    elif ctx.radicular and not patient_roots(ctx)[0]:
+        unknown.append("dermatomes")
+    if ctx.radicular and ctx.get("symptoms.radicular_side") is None:
+        unknown.append("side")
+    if ctx.axial is None:
+        unknown.append("axial pain")
+    if not unknown:
+        return
     for name, cb in ctx.out.causes.items():
         if (
             not cb.correctable
@@ -581,14 +637,11 @@ def concordance(ctx: Ctx) -> None:
             or cb.concordant is not None
         ):
             continue
-        note = (
-            cb.concordance_note or "the pain pattern does not yet show whether it is the generator"
-        )
-        if "block" in note:
-            continue  # WU009 / WU010 order the block that decides it
+        if cb.concordance_note and "block" in cb.concordance_note:
+            continue  # WU009 / WU010 / WU011 order the block that decides it
         ctx.order(
             "history_and_exam",
-            f"Match the {name.replace('_', ' ')} to the pain ({note}): record the pain distribution, dermatomes and side.",
+            f"Match the {name.replace('_', ' ')} to the pain: record {', '.join(unknown)}.",
             gate="diagnosis",
             evidence=["seed", "3"],
         )
