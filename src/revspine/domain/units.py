@@ -115,14 +115,13 @@ class _Affine:
 # HbA1c master equation, REFERENCE.md §8.4 [82]:
 #   NGSP (%) = 0.0915 × IFCC (mmol/mol) + 2.15
 #   IFCC (mmol/mol) = 10.929 × NGSP (%) − 23.5
-# The two published equations are not exact inverses: a round trip % → mmol/mol → % returns
-# 1.0000035 × x − 0.00025 (relative error < 0.01 % for 3-20 %), and mmol/mol → % → mmol/mol
-# returns 1.0000035 × y − 0.0027 (< 0.03 % for y ≥ 10 mmol/mol): approximate to ~0.05 % at
-# worst over the clinical range. We deliberately use each published equation in its own
-# direction instead of inverting one of them.
+# The two published equations are not exact inverses (10.929 × 0.0915 ≠ 1). The NGSP equation
+# is used towards the canonical unit and its exact inverse, IFCC = (NGSP − 2.15) / 0.0915, the
+# other way (it differs from 10.929 × NGSP − 23.5 by < 0.01 mmol/mol over 4-15 %), so that the
+# same result entered in either unit gives the same canonical value and the same advice.
 _HBA1C_IFCC = _Affine(
     to_canonical=lambda ifcc: 0.0915 * ifcc + 2.15,
-    from_canonical=lambda ngsp: 10.929 * ngsp - 23.5,
+    from_canonical=lambda ngsp: (ngsp - 2.15) / 0.0915,
 )
 
 # Table factors: canonical value = value × factor. Canonical unit first for every analyte.
@@ -419,17 +418,21 @@ def to_canonical(analyte: str, value: float, unit: str) -> float:
     """
     conversion = _conversion(analyte, unit)
     if isinstance(conversion, _Affine):
-        return conversion.to_canonical(value)
-    return value * conversion
+        result = conversion.to_canonical(value)
+    else:
+        result = value * conversion
+    # Rounding to 12 significant digits removes floating-point noise, so that a value entered in another
+    # unit lands on the same side of a threshold as the same value entered canonically.
+    return float(f"{result:.12g}")
 
 
 def from_canonical(analyte: str, value: float, unit: str) -> float:
     """Convert ``value`` in the canonical unit of ``analyte`` to ``unit`` (inverse of
     :func:`to_canonical`, same errors).
 
-    HbA1c to ``mmol/mol`` uses IFCC = 10.929 × NGSP − 23.5 (REFERENCE.md §8.4 [82]); because the
-    two published equations are not exact inverses, an HbA1c round trip is approximate (well
-    within 0.05 %). All other round trips are exact up to floating-point rounding.
+    HbA1c to ``mmol/mol`` uses IFCC = (NGSP − 2.15) / 0.0915, the exact inverse of the master
+    equation used by :func:`to_canonical` (REFERENCE.md §8.4 [82]); round trips are exact up to
+    floating-point rounding.
     """
     conversion = _conversion(analyte, unit)
     if isinstance(conversion, _Affine):

@@ -150,7 +150,14 @@ class Ctx:
         if self.weight_kg is not None and self.height_cm is not None:
             self.bmi = round(self.weight_kg / (self.height_cm / 100) ** 2, 1)
 
-        dated = [s for s in case.surgeries if s.date is not None]
+        for i, s in enumerate(case.surgeries):
+            if s.date is not None and s.date > self.as_of:
+                self.warn(
+                    "future_date",
+                    "Surgery dated after the assessment date; not used.",
+                    f"surgeries[{i}].date",
+                )
+        dated = [s for s in case.surgeries if s.date is not None and s.date <= self.as_of]
         self.surgery_count = len(case.surgeries)
         self.last_surgery: Surgery | None = (
             max(dated, key=lambda s: s.date or date.min) if dated else None
@@ -322,6 +329,8 @@ class Ctx:
             return None
         if post_op and self.last_surgery_date and lab.date < self.last_surgery_date:
             return None
+        if post_op and any(s.date is None for s in self.case.surgeries):
+            return None  # an undated surgery may be later than the result
         return lab
 
     def has(self, *codes: str) -> list[FindingHit]:

@@ -41,6 +41,34 @@ def infection_markers(ctx: Ctx) -> dict[str, Marker]:
     return out
 
 
+def raised_uncurrent_markers(ctx: Ctx) -> list[tuple[LabValue, bool]]:
+    """Raised CRP/ESR results that cannot rule infection out because they are undated or stale,
+    but still raise suspicion: (result, possibly current). Conservative: an abnormal result is never
+    ignored just because its date is missing or old."""
+    out: list[tuple[LabValue, bool]] = []
+    current = infection_markers(ctx)
+    for test, upper_key in (
+        ("crp", "infection.crp_upper_mg_l"),
+        ("esr", "infection.esr_upper_mm_h"),
+    ):
+        if test in current:
+            continue
+        lab = ctx.latest(test)
+        if lab is not None and lab.value > ctx.kb.num(upper_key):
+            out.append((lab, not _known_stale(ctx, lab)))
+    return out
+
+
+def _known_stale(ctx: Ctx, lab: LabValue) -> bool:
+    """True when the result is known to be too old or to predate the last surgery."""
+    if lab.date is None:
+        return False
+    if (ctx.as_of - lab.date).days > ctx.kb.num("currency.infection_labs_valid_days"):
+        return True
+    undated_surgery = any(s.date is None for s in ctx.case.surgeries)
+    return bool(ctx.last_surgery_date and lab.date < ctx.last_surgery_date and not undated_surgery)
+
+
 def pseudarthrosis_suspicion(ctx: Ctx) -> list[Fact]:
     """Facts that make pseudarthrosis suspected (RULE-I1 inputs, or axial mechanical pain months
     after a fusion [6]); empty when there was no fusion or nothing points to it."""

@@ -17,6 +17,7 @@ from revspine.rules._shared import (
     infection_markers,
     patient_roots,
     pseudarthrosis_suspicion,
+    raised_uncurrent_markers,
     relief,
 )
 from revspine.rules.registry import rule
@@ -198,6 +199,16 @@ def infection(ctx: Ctx) -> None:
                 [m.lab.fact()],
                 ["11", "13"],
             )
+    for lab, maybe_current in raised_uncurrent_markers(ctx):
+        when = "its timing relative to surgery is unknown" if maybe_current else "an old result"
+        ctx.support(
+            c,
+            True,
+            f"{lab.test.upper()} raised ({when}).",
+            "supporting" if maybe_current else "weak",
+            [lab.fact()],
+            ["11", "13"],
+        )
     crp = markers.get("crp")
     if crp is not None and crp.lab.value > ctx.kb.num("infection.crp_high_mg_l"):
         ctx.support(

@@ -15,6 +15,7 @@ from revspine.rules._shared import (
     infection_markers,
     patient_roots,
     pseudarthrosis_suspicion,
+    raised_uncurrent_markers,
 )
 from revspine.rules.registry import rule
 
@@ -343,7 +344,9 @@ def inflammatory_markers(ctx: Ctx) -> None:
                 facts=context,
                 evidence=["seed", "11", "13"],
             )
-    raised_any = any(m.state != "normal" for m in markers.values())
+    raised_any = any(m.state != "normal" for m in markers.values()) or bool(
+        raised_uncurrent_markers(ctx)
+    )
     if (clinical or raised_any) and ctx.current_lab(
         "wbc", "currency.infection_labs_valid_days"
     ) is None:
