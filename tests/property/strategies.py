@@ -26,9 +26,11 @@ import typing
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
+from hypothesis import assume
 from hypothesis import strategies as st
 
 from revspine.domain import case as model
+from revspine.domain.checks import check_case
 from revspine.domain.units import from_canonical, known_units
 
 AS_OF = dt.date(2026, 11, 1)
@@ -512,7 +514,18 @@ def case_dicts(draw: st.DrawFn) -> dict[str, Any]:
         )
     )
     case.update(sections)
+    assume(consistent(case))
     return case
+
+
+def consistent(case: dict[str, Any]) -> bool:
+    """Valid, and free of the cross-field problems the product refuses (``check_case``: a
+    date before birth, progressive weakness recorded with weakness absent, …)."""
+    try:
+        parsed = model.Case.model_validate(case)
+    except ValueError:  # pydantic's ValidationError is a ValueError
+        return False
+    return not check_case(parsed, AS_OF)
 
 
 # --------------------------------------------------------------------------------------------
@@ -761,9 +774,7 @@ def _edit(draw: st.DrawFn, case: dict[str, Any]) -> str:
         return "no-op"
     path = draw(st.sampled_from(paths))
     candidate = without(case, path)
-    try:
-        model.Case.model_validate(candidate)
-    except ValueError:  # pydantic's ValidationError is a ValueError: a required key
+    if not consistent(candidate):  # e.g. a required key such as a lab's unit
         return "no-op"
     case.clear()
     case.update(candidate)
@@ -772,10 +783,20 @@ def _edit(draw: st.DrawFn, case: dict[str, Any]) -> str:
 
 @st.composite
 def perturbed_candidates(draw: st.DrawFn, max_edits: int = 3) -> Perturbed:
-    """The base candidate after 0..``max_edits`` random edits (still a valid case)."""
+    """The base candidate after 0..``max_edits`` random edits; an edit that would make the case
+    invalid or contradictory (see :func:`consistent`) is dropped."""
     case = candidate_base()
-    edits = tuple(draw(_edit(case)) for _ in range(draw(st.integers(0, max_edits))))
-    return Perturbed(edits, case)
+    edits: list[str] = []
+    for _ in range(draw(st.integers(0, max_edits))):
+        before = copy.deepcopy(case)
+        edit = draw(_edit(case))
+        if consistent(case):
+            edits.append(edit)
+        else:
+            case.clear()
+            case.update(before)
+            edits.append(f"dropped (contradictory): {edit}")
+    return Perturbed(tuple(edits), case)
 
 
 def any_case() -> st.SearchStrategy[dict[str, Any]]:
