@@ -10,8 +10,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from revspine.domain.assessment import Assessment
     from revspine.domain.case import Case
-    from revspine.engine.assessment import Assessment
     from revspine.engine.run import assess
     from revspine.errors import (
         CaseValidationError,
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 _LAZY = {
-    "Assessment": "revspine.engine.assessment",
+    "Assessment": "revspine.domain.assessment",
     "Case": "revspine.domain.case",
     "CaseValidationError": "revspine.errors",
     "EngineError": "revspine.errors",

@@ -143,18 +143,41 @@ def _assess_removals(
 @example(Perturbed(("base",), candidate_base()))
 def test_removing_a_fact_never_makes_a_surgical_candidate(p: Perturbed) -> None:
     """Deleting one key, at any depth, from a case that is not a surgical candidate never yields
-    one: if the case with the fact known is not a candidate, the case with that fact unknown can
-    only be one if the engine read the unknown as normal.
+    one *silently*: if the case with the fact known is not a candidate, the case with that fact
+    unknown may only be one when the assessment names the unknown (missing data or a warning),
+    so the surgeon is told to confirm it. Otherwise the engine read the unknown as normal.
 
     (List elements are not deleted here; see ``single_fact_removals``.)"""
     before = run(p.case).disposition.code
     note(f"before: {before}")
     if before == "surgical_candidate":
         return
-    flipped = [
-        path for path, a in _assess_removals(p.case) if a.disposition.code == "surgical_candidate"
+    silent = [
+        path
+        for path, a in _assess_removals(p.case)
+        if a.disposition.code == "surgical_candidate" and not _surfaced(path, a)
     ]
-    assert not flipped, f"{before} became surgical_candidate after deleting any of {flipped}"
+    assert not silent, f"{before} became surgical_candidate after deleting any of {silent}"
+
+
+def _surfaced(path: str, a: Any) -> bool:
+    """Whether the assessment names ``path`` (or a field inside it, or its record) as unknown."""
+    named = [m.field for m in a.missing_data] + [w.field for w in a.warnings if w.field]
+    record = path.rsplit(".", 1)[0]
+    return any(f == path or f.startswith((path + ".", path + "[")) or f == record for f in named)
+
+
+def test_screen_fields_are_required_for_candidacy() -> None:
+    """Deleting any field of the candidacy screen (red-flag screen, depression screen) from a
+    complete candidate makes it not a candidate: these unknowns block, not just warn."""
+    from revspine.rules.workup import RED_FLAG_SCREEN
+
+    case = candidate_base()
+    assert run(case).disposition.code == "surgical_candidate"
+    for path in (*RED_FLAG_SCREEN, "psychosocial.phq9_total"):
+        group, name = path.split(".")
+        reduced = {**case, group: {k: v for k, v in case[group].items() if k != name}}
+        assert run(reduced).disposition.code == "incomplete_workup", path
 
 
 def _is_date(path: str) -> bool:
@@ -168,12 +191,13 @@ def test_deleting_a_date_never_removes_a_workup_test(case: dict[str, Any]) -> No
     surgery, study, lab, exam or evaluation never removes a test from the workup (an undated
     study must not count as current, an undated surgery must not be ignored)."""
     before = {w.test for w in run(case).workup}
-    lost = {
-        path: sorted(before - {w.test for w in a.workup})
-        for path, a in _assess_removals(case, _is_date)
-    }
-    lost = {path: tests for path, tests in lost.items() if tests}
-    assert not lost, f"deleting a date dropped workup tests: {lost}"
+    silent = {}
+    for path, a in _assess_removals(case, _is_date):
+        dropped = sorted(before - {w.test for w in a.workup})
+        # Allowed only where the assessment says the record is undated (surfaced, not silent).
+        if dropped and not _surfaced(path, a):
+            silent[path] = dropped
+    assert not silent, f"deleting a date silently dropped workup tests: {silent}"
 
 
 # --------------------------------------------------------------------------------------------

@@ -214,3 +214,25 @@ def test_scanner_finds_each_violation(snippet: str) -> None:
 )
 def test_scanner_allows_pure_code(snippet: str) -> None:
     assert scan(snippet) == []
+
+
+# The dependency direction inside the core (STYLE §1): domain ← knowledge ← rules ← engine.
+LAYER_ORDER = ("domain", "knowledge", "rules", "engine")
+
+
+def _imported_layers(module: Path) -> set[str]:
+    tree = ast.parse(module.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return {n.split(".")[1] for n in names if n.startswith("revspine.") and n.count(".") >= 1}
+
+
+@pytest.mark.parametrize("module", core_modules(), ids=lambda p: str(p.relative_to(SRC)))
+def test_core_layers_only_import_downwards(module: Path) -> None:
+    layer = module.relative_to(SRC).parts[0]
+    higher = set(LAYER_ORDER[LAYER_ORDER.index(layer) + 1 :])
+    assert not (_imported_layers(module) & higher), f"{module.name} imports a higher layer"

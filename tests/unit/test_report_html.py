@@ -9,9 +9,7 @@ from typing import Any
 
 import pytest
 
-from revspine.domain.case import Case
-from revspine.engine import Assessment, assess
-from revspine.engine.assessment import (
+from revspine.domain.assessment import (
     CauseAssessment,
     Derived,
     DispositionResult,
@@ -22,6 +20,8 @@ from revspine.engine.assessment import (
     RedFlag,
     WorkupItem,
 )
+from revspine.domain.case import Case
+from revspine.engine import Assessment, assess
 from revspine.knowledge import load_knowledge
 from revspine.report.html import render_html
 

@@ -28,8 +28,8 @@ from typing import Any, get_args
 import pytest
 import yaml
 
+from revspine.domain.assessment import Assessment, Cause, Disposition, WorkupTest
 from revspine.domain.case import Case
-from revspine.engine.assessment import Assessment, Cause, Disposition, WorkupTest
 from revspine.engine.run import assess
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -12,8 +12,8 @@ import typer
 from revspine.cli._common import DATE_FORMATS, as_date, cli_errors, write_output
 
 if TYPE_CHECKING:
+    from revspine.domain.assessment import Assessment
     from revspine.domain.case import Case
-    from revspine.engine.assessment import Assessment
 
 
 class AssessFormat(StrEnum):

@@ -12,7 +12,7 @@ import typer
 from revspine.cli._common import EXIT_INPUT, cli_errors, echo_err
 
 if TYPE_CHECKING:
-    from revspine.engine.assessment import Assessment
+    from revspine.domain.assessment import Assessment
 
 _PATTERNS = ("*.yaml", "*.yml")
 

@@ -27,7 +27,7 @@ def schema_of(kind: SchemaKind) -> dict[str, Any]:
 
         body = Case.model_json_schema()
     else:
-        from revspine.engine.assessment import Assessment
+        from revspine.domain.assessment import Assessment
 
         body = Assessment.model_json_schema(by_alias=True)
     return {"$schema": JSON_SCHEMA_DIALECT, **body}

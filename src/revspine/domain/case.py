@@ -339,11 +339,12 @@ class Spinopelvic(_Model):
 
 
 class ImagingStudy(_Model):
-    """One imaging study. ``findings: []`` means the study was read as showing none of these."""
+    """One imaging study. ``findings: []`` means the study was read as showing none of these;
+    absent findings mean the report is not recorded (the study counts as done, never as normal)."""
 
     modality: ImagingModality
     date: dt.date | None = None
-    findings: list[ImagingFinding] = Field(default_factory=list)
+    findings: list[ImagingFinding] | None = None
     limited_by_artifact: Tri = None
     fusion_motion_deg: Annotated[float, Field(ge=0, le=45)] | None = Field(
         None, description="Segmental motion on flexion-extension films, degrees."

@@ -1,6 +1,6 @@
 """Pure evaluation: (knowledge, case, as_of) → assessment with provenance."""
 
-from revspine.engine.assessment import Assessment
+from revspine.domain.assessment import Assessment
 from revspine.engine.run import assess
 
 __all__ = ["Assessment", "assess"]

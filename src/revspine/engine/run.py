@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from datetime import date
 
-from revspine.domain.case import Case
-from revspine.domain.scores import odi
-from revspine.engine.assessment import (
+from revspine.domain.assessment import (
     Assessment,
     CauseAssessment,
     Derived,
     DispositionResult,
     KnowledgeInfo,
 )
-from revspine.engine.context import CauseBuilder, Ctx
+from revspine.domain.case import Case
+from revspine.domain.scores import odi
 from revspine.errors import EngineError
 from revspine.knowledge import Knowledge, load_knowledge
+from revspine.rules.context import CauseBuilder, Ctx
 from revspine.rules.registry import Rule, ordered_rules
 
 _TIER = {"high": 2, "moderate": 1, "low": 0}

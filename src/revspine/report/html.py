@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from revspine.engine.assessment import Assessment, Fact, Recommendation
+from revspine.domain.assessment import Assessment, Fact, Recommendation
 
 if TYPE_CHECKING:
     from revspine.domain.case import Case

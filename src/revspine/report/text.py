@@ -18,7 +18,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from revspine.engine.assessment import Assessment, Fact, Finding, Recommendation
+from revspine.domain.assessment import Assessment, Fact, Finding, Recommendation
 
 __all__ = ["NOTICE", "render_text", "render_text_plain"]
 

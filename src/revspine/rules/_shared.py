@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from revspine.engine.assessment import Fact
-from revspine.engine.context import Ctx, LabValue
+from revspine.domain.assessment import Fact
+from revspine.rules.context import Ctx, LabValue
 
 MarkerState = Literal["raised", "normal", "nonspecific"]
 

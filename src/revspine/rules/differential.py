@@ -9,8 +9,7 @@ patient's pain? — is decided here for the surgically correctable causes.
 
 from __future__ import annotations
 
-from revspine.engine.assessment import Fact
-from revspine.engine.context import Ctx, FindingHit, adjacent_to, roots_of
+from revspine.domain.assessment import Fact
 from revspine.rules._shared import (
     block_positive,
     infection_context,
@@ -20,6 +19,7 @@ from revspine.rules._shared import (
     raised_uncurrent_markers,
     relief,
 )
+from revspine.rules.context import Ctx, FindingHit, adjacent_to, roots_of
 from revspine.rules.registry import rule
 
 
@@ -53,6 +53,18 @@ def _radicular_concordance(ctx: Ctx, cause: str, hits: list[FindingHit]) -> None
         for h in hits
         if set(h.levels) & matching
     )
+    for h in hits:
+        if set(h.levels) & matching:
+            if side is None and h.side in ("left", "right"):
+                ctx.missing(
+                    "symptoms.radicular_side",
+                    f"side of the leg pain, to match the {h.side} {h.code.replace('_', ' ')}",
+                )
+            if h.side is None and side in ("left", "right"):
+                ctx.missing(
+                    f"{h.path}.side",
+                    f"side of the {h.code.replace('_', ' ')}, to match the {side} leg pain",
+                )
     snrbs = [
         (i, b)
         for i, b in enumerate(ctx.case.blocks)
@@ -268,10 +280,10 @@ def infection(ctx: Ctx) -> None:
             ctx.oppose(c, True, "No fever.", "weak", [f])
         mri = [
             (i, s)
-            for i, s in ctx.studies_of(["mri_with_contrast"])
+            for i, s in ctx.studies_of(["mri_with_contrast"], reported=True)
             if not any(
                 f.finding in ("discitis_osteomyelitis", "epidural_abscess", "fluid_collection")
-                for f in s.findings
+                for f in (s.findings or ())
             )
         ]
         if mri:
@@ -374,11 +386,11 @@ def pseudarthrosis(ctx: Ctx) -> None:
             )
         ct_clean = [
             (i, st)
-            for i, st in ctx.studies_of(["ct", "ct_myelogram"])
+            for i, st in ctx.studies_of(["ct", "ct_myelogram"], reported=True)
             if not any(
                 f.finding
                 in ("pseudarthrosis", "hardware_loosening", "hardware_fracture", "solid_fusion")
-                for f in st.findings
+                for f in (st.findings or ())
             )
         ]
         if ct_clean and not ctx.has("pseudarthrosis", "solid_fusion"):
@@ -456,8 +468,10 @@ def hardware_failure(ctx: Ctx) -> None:
     if c in ctx.out.causes:
         ct = [
             (i, s)
-            for i, s in ctx.studies_of(["ct"])
-            if not any(f.finding in ("hardware_loosening", "hardware_fracture") for f in s.findings)
+            for i, s in ctx.studies_of(["ct"], reported=True)
+            if not any(
+                f.finding in ("hardware_loosening", "hardware_fracture") for f in (s.findings or ())
+            )
         ]
         if ct:
             ctx.oppose(
@@ -693,8 +707,8 @@ def recurrent_herniation(ctx: Ctx) -> None:
         )
     clean = [
         (i, s)
-        for i, s in ctx.studies_of(["mri_with_contrast"])
-        if not any(f.finding == "recurrent_herniation" for f in s.findings)
+        for i, s in ctx.studies_of(["mri_with_contrast"], reported=True)
+        if not any(f.finding == "recurrent_herniation" for f in (s.findings or ()))
     ]
     if clean and not hits:
         ctx.oppose(
@@ -785,7 +799,7 @@ def epidural_fibrosis(ctx: Ctx) -> None:
     if c in ctx.out.causes and ctx.window in ("W1", "W2"):
         ctx.support(c, False, "Time since surgery fits scar formation.", "weak", [_window(ctx)])
     if c in ctx.out.causes and not ctx.has("epidural_fibrosis", "arachnoiditis"):
-        clean = ctx.studies_of(["mri_with_contrast"])
+        clean = ctx.studies_of(["mri_with_contrast"], reported=True)
         if clean:
             i = clean[-1][0]
             ctx.oppose(
@@ -911,7 +925,7 @@ def instability(ctx: Ctx) -> None:
             ctx.cause(c, True).concordant = False
             ctx.cause(c, True).concordance_note = "pars block negative"
     if c in ctx.out.causes and not hits:
-        dynamic = ctx.studies_of(["flexion_extension_xray"])
+        dynamic = ctx.studies_of(["flexion_extension_xray"], reported=True)
         if dynamic:
             i = dynamic[-1][0]
             ctx.oppose(

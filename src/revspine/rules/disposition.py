@@ -8,8 +8,8 @@ an incomplete or inaccurate diagnosis compounds the problem (seed document).
 
 from __future__ import annotations
 
-from revspine.engine.assessment import Fact
-from revspine.engine.context import CauseBuilder, Ctx
+from revspine.domain.assessment import Fact
+from revspine.rules.context import CauseBuilder, Ctx
 from revspine.rules.registry import rule
 
 
@@ -133,3 +133,72 @@ def disposition(ctx: Ctx) -> None:
         [f"{cb.cause.replace('_', ' ')}: {cb.concordance_note}" for cb in gens],
         [f for cb in gens for x in cb.for_ if x.strength == "confirmatory" for f in x.facts],
     )
+
+
+#: Facts that, were they present, would stop or delay a revision. When a revision is suggested
+#: with any of them unknown, each is listed as missing data so the unknown is never read as
+#: normal in silence (REFERENCE.md §3, §5.1).
+VETO_FACTS = (
+    "symptoms.bowel_bladder_dysfunction",
+    "symptoms.saddle_anaesthesia",
+    "symptoms.weakness",
+    "symptoms.weakness_progressive",
+    "symptoms.fever",
+    "symptoms.chills",
+    "symptoms.night_sweats",
+    "symptoms.weight_loss",
+    "symptoms.night_pain",
+    "symptoms.wound_drainage",
+    "symptoms.recent_trauma",
+    "symptoms.sudden_severe_pain",
+    "symptoms.widespread_pain",
+    "symptoms.groin_pain",
+    "symptoms.buttock_pain",
+    "symptoms.neuropathic_features",
+    "symptoms.stocking_distribution",
+    "symptoms.vascular_claudication",
+    "comorbidities.fibromyalgia",
+    "comorbidities.cancer",
+    "comorbidities.diabetes",
+    "comorbidities.peripheral_neuropathy",
+    "comorbidities.peripheral_vascular_disease",
+    "comorbidities.hip_osteoarthritis",
+    "comorbidities.depression",
+    "comorbidities.anxiety",
+    "comorbidities.substance_use",
+    "comorbidities.prior_spine_infection",
+    "comorbidities.osteoporosis",
+    "comorbidities.long_term_steroids",
+    "comorbidities.immunosuppression",
+    "comorbidities.iv_drug_use",
+    "psychosocial.phq9_item9",
+    "psychosocial.pain_catastrophizing_total",
+    "psychosocial.start_back_risk",
+    "psychosocial.litigation_or_compensation",
+    "psychosocial.opioid_mme_per_day",
+    "psychosocial.daily_opioid_use",
+    "exam.motor_deficit",
+    "exam.wound",
+    "exam.hip_exam",
+    "exam.si_provocation_positive",
+    "exam.psis_tenderness",
+    "exam.distal_pulses",
+    "exam.stocking_sensory_loss",
+)
+
+
+@rule("DS002", "Unknowns behind a revision suggestion", evidence=("seed", "3"))
+def unknowns_behind_candidacy(ctx: Ctx) -> None:
+    """When revision is suggested, every fact that would have stopped or delayed it but was not
+    recorded is listed as missing data, so the surgeon can confirm it is absent: unknown is never
+    read as normal in silence (seed document: no surgery on an incomplete diagnosis; [3])."""
+    if ctx.out.disposition != "surgical_candidate":
+        return
+    case = ctx.case
+    phq9_from_prom = any(p.phq9_answers is not None for p in case.proms)
+    for path in VETO_FACTS:
+        if path == "psychosocial.phq9_item9" and phq9_from_prom:
+            continue
+        if ctx.get(path) is None:
+            ctx.fire()
+            ctx.missing(path, "not recorded: confirm it is absent before revision")

@@ -3,8 +3,8 @@ where it fits, a spinal cord stimulation evaluation (seed document; REFERENCE.md
 
 from __future__ import annotations
 
-from revspine.engine.assessment import Fact
-from revspine.engine.context import Ctx
+from revspine.domain.assessment import Fact
+from revspine.rules.context import Ctx
 from revspine.rules.registry import rule
 
 

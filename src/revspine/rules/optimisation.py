@@ -6,8 +6,8 @@ at a glance (REFERENCE.md §6.1). Shown whenever a revision may be on the table.
 
 from __future__ import annotations
 
-from revspine.engine.assessment import Fact
-from revspine.engine.context import Ctx
+from revspine.domain.assessment import Fact
+from revspine.rules.context import Ctx
 from revspine.rules.registry import rule
 
 

@@ -3,9 +3,9 @@ sagittal alignment and the prognosis from prior operations (REFERENCE.md §5.3, 
 
 from __future__ import annotations
 
+from revspine.domain.assessment import Fact
 from revspine.domain.units import to_canonical
-from revspine.engine.assessment import Fact
-from revspine.engine.context import Ctx
+from revspine.rules.context import Ctx
 from revspine.rules.optimisation import hba1c_band, nutrition_state, smoking_gate
 from revspine.rules.registry import rule
 

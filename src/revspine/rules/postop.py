@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from revspine.engine.assessment import Fact
-from revspine.engine.context import Ctx
+from revspine.domain.assessment import Fact
+from revspine.rules.context import Ctx
 from revspine.rules.optimisation import nutrition_state
 from revspine.rules.registry import rule
 

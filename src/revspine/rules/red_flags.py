@@ -6,8 +6,8 @@ it is cleared (REFERENCE.md RULE-R1, §3.3).
 
 from __future__ import annotations
 
-from revspine.engine.assessment import Fact
-from revspine.engine.context import Ctx
+from revspine.domain.assessment import Fact
+from revspine.rules.context import Ctx
 from revspine.rules.registry import rule
 
 

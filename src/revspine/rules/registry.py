@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from revspine.engine.context import Ctx
+    from revspine.rules.context import Ctx
 
 STEPS = {
     "RF": "red_flags",

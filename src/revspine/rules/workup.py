@@ -8,8 +8,7 @@ surgery and within the knowledge file's currency window ("stale result" hazard).
 
 from __future__ import annotations
 
-from revspine.engine.assessment import Fact
-from revspine.engine.context import CROSS_SECTIONAL, MRI, Ctx
+from revspine.domain.assessment import Fact
 from revspine.rules._shared import (
     infection_context,
     infection_markers,
@@ -17,6 +16,7 @@ from revspine.rules._shared import (
     pseudarthrosis_suspicion,
     raised_uncurrent_markers,
 )
+from revspine.rules.context import CROSS_SECTIONAL, MRI, Ctx
 from revspine.rules.registry import rule
 
 #: Red-flag screen: must be known before a revision is considered.

@@ -11,9 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from revspine.domain.case import Case, ImagingStudy, LabResult, Surgery, vertebra_index
-from revspine.domain.units import to_canonical
-from revspine.engine.assessment import (
+from revspine.domain.assessment import (
     Fact,
     Finding,
     MissingData,
@@ -22,6 +20,8 @@ from revspine.engine.assessment import (
     Warning,
     WorkupItem,
 )
+from revspine.domain.case import Case, ImagingStudy, LabResult, Surgery, vertebra_index
+from revspine.domain.units import to_canonical
 from revspine.knowledge import Knowledge
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -209,6 +209,10 @@ class Ctx:
 
         self._labs()
         self._imaging()
+        if case.exam is not None and case.exam.date is None:
+            self.warn(
+                "undated_result", "The examination has no date; it is assumed current.", "exam.date"
+            )
 
     def _body(self, name: str, unit: str, bounds: str, path: str) -> float | None:
         q = getattr(self.case.patient, name)
@@ -288,7 +292,13 @@ class Ctx:
         self.modalities = {s.modality for _, s in self.studies}
         self.hits: dict[str, list[FindingHit]] = {}
         for i, study in self.studies:
-            for j, f in enumerate(study.findings):
+            if study.findings is None:
+                self.warn(
+                    "findings_not_recorded",
+                    f"{study.modality}: findings not recorded; the study cannot show that anything is absent.",
+                    f"imaging[{i}].findings",
+                )
+            for j, f in enumerate(study.findings or ()):
                 hit = FindingHit(
                     f.finding,
                     tuple(f.levels),
@@ -337,10 +347,17 @@ class Ctx:
         """Hits of any of the imaging findings ``codes`` on current studies."""
         return [h for c in codes for h in self.hits.get(c, ())]
 
-    def studies_of(self, modalities: Iterable[str]) -> list[tuple[int, ImagingStudy]]:
-        """Current studies of the given modalities."""
+    def studies_of(
+        self, modalities: Iterable[str], *, reported: bool = False
+    ) -> list[tuple[int, ImagingStudy]]:
+        """Current studies of the given modalities (``reported``: only those whose findings
+        were recorded, the only ones that can show something is absent)."""
         wanted = set(modalities)
-        return [(i, s) for i, s in self.studies if s.modality in wanted]
+        return [
+            (i, s)
+            for i, s in self.studies
+            if s.modality in wanted and (not reported or s.findings is not None)
+        ]
 
     @property
     def course(self) -> str | None:
