@@ -256,7 +256,7 @@ def _infection_triggers(case: Case) -> list[str]:
         last = max((x.date for x in case.surgeries if x.date is not None), default=None)
         max_age = KB.num("currency.imaging_valid_days")
         for study in case.imaging:
-            if not any(f.finding == "pseudarthrosis" for f in study.findings):
+            if not any(f.finding == "pseudarthrosis" for f in study.findings or ()):
                 continue
             d = study.date
             if d is not None and (

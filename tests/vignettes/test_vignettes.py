@@ -411,6 +411,38 @@ EXPECTED: dict[str, Expect] = {
         cefazolin_dose="2 g IV",
         warnings={"early_mri"},
     ),
+    # ----------------------------------------------------- added for rule coverage (lead)
+    "33_epidural_hematoma_day2.yaml": Expect(
+        "urgent",
+        "§2.1 W0 post-operative epidural hematoma [116]; §3.3 compressive lesion -> same-day review",
+        red_flags={"epidural_hematoma"},
+        workup={"xray"},
+        urgent_workup={"xray"},
+    ),
+    "34_osteoporotic_fracture_above_fusion.yaml": Expect(
+        "urgent",
+        "§3.3 fracture: osteoporosis, long-term steroids, sudden severe pain -> imaging",
+        red_flags={"fracture_suspected"},
+        workup={"xray", "ct"},
+        urgent_workup={"xray", "ct"},
+    ),
+    "35_phq9_item9_positive.yaml": Expect(
+        "urgent",
+        "§9.3 PHQ-9 item 9 > 0 -> immediate clinical follow-up regardless of total [73b]",
+        red_flags={"self_harm_risk"},
+        top={"psychosocial_contributors"},
+        likelihood={"psychosocial_contributors": "high"},
+        # a mental-health emergency does not make spinal imaging urgent
+        no_workup={"emg_ncs"},
+    ),
+    "36_herniation_side_and_dermatome_unrecorded.yaml": Expect(
+        "incomplete_workup",
+        "§5.1 concordance: lesion level/side must match the clinical pattern; seed §1a history; "
+        "§2.3 pain-free interval -> recurrent herniation [50]; current normal ESR/CRP",
+        top={"recurrent_disc_herniation"},
+        workup={"history_and_exam"},
+        no_workup={"esr", "crp", "mri_with_contrast", "selective_nerve_root_block"},
+    ),
 }
 
 FILES = sorted(EXPECTED)

@@ -100,7 +100,7 @@ def _build(ctx: Ctx) -> Assessment:
     workup = []
     for test, item in out.workup.items():
         gate = out.workup_gate[test]
-        if gate == "revision" and out.disposition in ("urgent", "non_surgical"):
+        if gate in ("revision", "prep") and out.disposition in ("urgent", "non_surgical"):
             continue  # only needed before a revision that is not on the table
         blocks = gate == "diagnosis" or (gate == "revision" and reached_revision_gate)
         workup.append(item.model_copy(update={"blocks_decision": blocks}))

@@ -158,3 +158,9 @@ def relief(pre: int | None, post: int | None, percent: float | None) -> float | 
     if pre is not None and post is not None and pre > 0:
         return (pre - post) / pre * 100
     return None
+
+
+def spinal_red_flag(ctx: Ctx) -> bool:
+    """Whether a red flag of spinal origin is open (these make imaging urgent; a positive PHQ-9
+    item 9 is urgent too, but for mental-health follow-up, not for imaging)."""
+    return any(rf.code != "self_harm_risk" for rf in ctx.out.red_flags)

@@ -162,12 +162,13 @@ class Ctx:
         self.last_surgery: Surgery | None = (
             max(dated, key=lambda s: s.date or date.min) if dated else None
         )
-        if case.surgeries and len(dated) < len(case.surgeries):
-            self.warn(
-                "undated_surgery",
-                "A prior surgery has no date; time since surgery may be wrong.",
-                "surgeries",
-            )
+        for i, s in enumerate(case.surgeries):
+            if s.date is None:
+                self.warn(
+                    "undated_surgery",
+                    "A prior surgery has no date: time since surgery, and whether studies and results are post-operative, may be wrong.",
+                    f"surgeries[{i}].date",
+                )
         self.last_surgery_date = self.last_surgery.date if self.last_surgery else None
         self.days_since: int | None = (
             (self.as_of - self.last_surgery_date).days if self.last_surgery_date else None
@@ -480,9 +481,9 @@ class Ctx:
         evidence: list[str] | None = None,
     ) -> None:
         """Recommend a test. ``gate``: 'diagnosis' (needed for any decision), 'revision' (needed
-        before surgery is considered) or 'routine' (useful, never blocking)."""
+        before surgery is considered), 'prep' (preparing a revision) or 'routine' (useful)."""
         self.fire()
-        rank = {"diagnosis": 2, "revision": 1, "routine": 0}
+        rank = {"diagnosis": 3, "revision": 2, "prep": 1, "routine": 0}
         prior = self.out.workup.get(test)
         if prior is not None:
             if rank[gate] > rank[self.out.workup_gate[test]]:
@@ -500,7 +501,7 @@ class Ctx:
             test=test,
             priority="urgent" if urgent else "routine",
             reason=reason,
-            blocks_decision=gate != "routine",
+            blocks_decision=gate in ("diagnosis", "revision"),
             rule_id=self.rule_id,
             facts=facts or [],
             evidence=evidence or [],

@@ -38,6 +38,9 @@ def _radicular_concordance(ctx: Ctx, cause: str, hits: list[FindingHit]) -> None
         if ctx.radicular is None:
             ctx.missing("symptoms.radicular_pain", f"needed to match {cause} to the pain")
         return
+    for h in hits:
+        if not h.levels:
+            ctx.missing(f"{h.path}.levels", f"level of the {h.code.replace('_', ' ')} not recorded")
     roots, facts = patient_roots(ctx)
     levels = {lv for h in hits for lv in h.levels}
     if not roots or not levels:
@@ -45,6 +48,11 @@ def _radicular_concordance(ctx: Ctx, cause: str, hits: list[FindingHit]) -> None
         cb.concordance_note = "dermatome or lesion level not recorded"
         if not roots:
             ctx.missing("symptoms.dermatomes", f"needed to match the {cause} level to the pain")
+        for h in hits:
+            if not h.levels:
+                ctx.missing(
+                    f"{h.path}.levels", f"level of the {h.code.replace('_', ' ')} not recorded"
+                )
         return
     matching = {lv for lv in levels if roots_of(lv) & roots}
     side = ctx.get("symptoms.radicular_side")

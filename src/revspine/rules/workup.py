@@ -1,7 +1,8 @@
 """Step 3 — the missing workup, and why each test is needed.
 
 Each test carries a gate: ``diagnosis`` (no safe disposition without it), ``revision`` (needed
-before a revision can be considered) or ``routine`` (useful, never blocking). Tests whose current
+before a revision can be considered), ``prep`` (preparation for a revision, never blocking, not
+shown when no revision is on the table) or ``routine`` (useful, never blocking). Tests whose current
 result already exists are not ordered: a result is current when it is dated after the last
 surgery and within the knowledge file's currency window ("stale result" hazard).
 """
@@ -15,6 +16,7 @@ from revspine.rules._shared import (
     patient_roots,
     pseudarthrosis_suspicion,
     raised_uncurrent_markers,
+    spinal_red_flag,
 )
 from revspine.rules.context import CROSS_SECTIONAL, MRI, Ctx
 from revspine.rules.registry import rule
@@ -135,6 +137,7 @@ def baseline_imaging(ctx: Ctx) -> None:
             "xray",
             "No current radiographs of the operated region (AP/lateral).",
             gate="diagnosis",
+            urgent=spinal_red_flag(ctx),
             evidence=["1", "86"],
         )
     mri_blocked = ctx.get("patient.mri_contraindicated") is True or any(
@@ -147,7 +150,7 @@ def baseline_imaging(ctx: Ctx) -> None:
                 "ct_myelogram",
                 "MRI is contraindicated or degraded by metal artifact: CT myelogram shows the thecal sac, lateral recess and foramina.",
                 gate="diagnosis",
-                urgent=bool(ctx.out.red_flags),
+                urgent=spinal_red_flag(ctx),
                 facts=[ctx.fact("patient.mri_contraindicated")],
                 evidence=["85", "100"],
             )
@@ -156,7 +159,7 @@ def baseline_imaging(ctx: Ctx) -> None:
                 "mri_with_contrast",
                 "No current MRI of the operated region; with and without gadolinium to separate scar from disc and show infection.",
                 gate="diagnosis",
-                urgent=bool(ctx.out.red_flags),
+                urgent=spinal_red_flag(ctx),
                 evidence=["1", "9", "10"],
             )
     elif (
@@ -168,7 +171,7 @@ def baseline_imaging(ctx: Ctx) -> None:
             "mri_with_contrast",
             "MRI without contrast cannot separate recurrent disc from scar or show early infection.",
             gate="diagnosis",
-            urgent=bool(ctx.out.red_flags),
+            urgent=spinal_red_flag(ctx),
             evidence=["9", "10"],
         )
     elif (
@@ -180,7 +183,7 @@ def baseline_imaging(ctx: Ctx) -> None:
             "ct_myelogram",
             "MRI not possible: CT myelogram.",
             gate="diagnosis",
-            urgent=bool(ctx.out.red_flags),
+            urgent=spinal_red_flag(ctx),
             evidence=["85"],
         )
     if ctx.last_surgery_date:
@@ -196,7 +199,7 @@ def baseline_imaging(ctx: Ctx) -> None:
 
 @rule(
     "WU003",
-    "Fine-cut CT for fusion status and hardware",
+    "CT for fusion status, hardware and fracture",
     evidence=("6", "37", "38"),
     params=("fusion.motion_threshold_deg",),
 )
@@ -207,7 +210,17 @@ def ct(ctx: Ctx) -> None:
     if ctx.studies_of(["ct", "ct_myelogram"]):
         return
     facts = pseudarthrosis_suspicion(ctx)
-    if facts:
+    fracture = [f for rf in ctx.out.red_flags if rf.code == "fracture_suspected" for f in rf.facts]
+    if fracture:
+        ctx.order(
+            "ct",
+            "Suspected fracture: radiographs and CT today.",
+            gate="diagnosis",
+            urgent=True,
+            facts=fracture,
+            evidence=["1"],
+        )
+    elif facts:
         ctx.order(
             "ct",
             "Suspected pseudarthrosis or hardware failure after fusion: fine-cut CT with reconstructions.",
@@ -227,7 +240,7 @@ def ct(ctx: Ctx) -> None:
         ctx.order(
             "ct",
             "Before a revision after fusion: CT of fusion mass, bone stock and hardware.",
-            gate="routine",
+            gate="prep",
             evidence=["6"],
         )
 
@@ -280,7 +293,7 @@ def full_spine(ctx: Ctx) -> None:
         ctx.order(
             "standing_full_spine_xray",
             "Before a fusion revision: sagittal parameters for planning alignment and levels.",
-            gate="routine",
+            gate="prep",
             evidence=["seed", "99"],
         )
 
@@ -379,7 +392,7 @@ def inflammatory_markers(ctx: Ctx) -> None:
             "mri_with_contrast",
             "Raised inflammatory markers: MRI with gadolinium for discitis, abscess or collection.",
             gate="diagnosis",
-            urgent=bool(ctx.out.red_flags),
+            urgent=spinal_red_flag(ctx),
             facts=[m.lab.fact() for m in raised],
             evidence=["78"],
         )
@@ -405,10 +418,16 @@ def nutrition_labs(ctx: Ctx) -> None:
         facts.append(Fact(field="differential.infection", value="suspected"))
     if not facts:
         return
-    why = "Multiple prior surgeries or infection: screen for malnutrition before revision."
+    infected = any(f.field != "derived.prior_surgeries" for f in facts)
+    why = (
+        "Infection: patients are often inadequately nourished; check albumin and transferrin."
+        if infected
+        else "Multiple prior surgeries: screen for malnutrition before revision."
+    )
     for test in ("albumin", "transferrin", "total_lymphocyte_count", "prealbumin"):
         if ctx.current_lab(test, "currency.nutrition_labs_valid_days", post_op=False) is None:
-            ctx.order(test, why, gate="routine", facts=facts, evidence=["seed", "18"])
+            gate = "routine" if infected else "prep"
+            ctx.order(test, why, gate=gate, facts=facts, evidence=["seed", "18"])
 
 
 @rule("WU008", "EMG / nerve conduction studies", evidence=("seed", "56b", "57"))
@@ -595,7 +614,7 @@ def hba1c(ctx: Ctx) -> None:
         ctx.order(
             "hba1c",
             "Diabetes: current HbA1c for peri-operative risk.",
-            gate="routine",
+            gate="prep",
             facts=[ctx.fact("comorbidities.diabetes")],
             evidence=["23", "27"],
         )
@@ -610,7 +629,7 @@ def vitamin_d(ctx: Ctx) -> None:
         ctx.order(
             "vitamin_d",
             "Before a fusion revision: 25-OH vitamin D.",
-            gate="routine",
+            gate="prep",
             evidence=["28", "30"],
         )
 
