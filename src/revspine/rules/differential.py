@@ -494,7 +494,7 @@ def hardware_failure(ctx: Ctx) -> None:
             cb.concordant, cb.concordance_note = True, "axial pain with failed hardware"
 
 
-@rule("DX004", "Hardware malposition", evidence=("8", "116"))
+@rule("DX004", "Hardware malposition", evidence=("8", "116"), params=("blocks.snrb_positive_pct",))
 def hardware_malposition(ctx: Ctx) -> None:
     """A misplaced screw or cage can injure or compress a root: new radicular pain or deficit
     right after instrumented surgery (W0) points to it; CT shows it. Evidence: [8][116]."""
@@ -648,7 +648,7 @@ def adjacent_segment(ctx: Ctx) -> None:
     "DX006",
     "Recurrent disc herniation",
     evidence=("7", "8", "9", "10", "49", "50", "88"),
-    params=("windows.pain_free_interval_good_months",),
+    params=("windows.pain_free_interval_good_months", "blocks.snrb_positive_pct"),
 )
 def recurrent_herniation(ctx: Ctx) -> None:
     """After a discectomy or decompression: radicular pain returning after a pain-free interval
@@ -730,7 +730,13 @@ def recurrent_herniation(ctx: Ctx) -> None:
         _radicular_concordance(ctx, c, hits)
 
 
-@rule("DX007", "Residual or recurrent stenosis", evidence=("2", "3", "98"), unverified=True)
+@rule(
+    "DX007",
+    "Residual or recurrent stenosis",
+    evidence=("2", "3", "98"),
+    unverified=True,
+    params=("blocks.snrb_positive_pct",),
+)
 def residual_stenosis(ctx: Ctx) -> None:
     """Missed or under-treated lateral (foraminal/lateral-recess) stenosis was the primary cause
     in 57–58% of Burton's series [2]; stenosis can also progress at operated or other levels.
@@ -953,7 +959,12 @@ def instability(ctx: Ctx) -> None:
             cb.concordance_note = "pars defect: a pars block must confirm it as the generator"
 
 
-@rule("DX011", "Inadequate decompression or wrong level", evidence=("2", "3", "8"))
+@rule(
+    "DX011",
+    "Inadequate decompression or wrong level",
+    evidence=("2", "3", "8"),
+    params=("blocks.snrb_positive_pct",),
+)
 def wrong_level(ctx: Ctx) -> None:
     """Pain that never improved after surgery points to the wrong diagnosis, the wrong level or
     an inadequate decompression [3][8]; so does a compressive lesion left at the operated level, or
