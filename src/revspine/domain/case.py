@@ -196,6 +196,13 @@ class Symptoms(_Model):
     forward_stoop: Tri = Field(None, description="Cannot stand upright; fatigue-type back pain.")
     recent_trauma: Tri = None
     sudden_severe_pain: Tri = None
+    red_flag_screen_negative: Tri = Field(
+        None,
+        description="True: the clinician screened for red flags (sphincter dysfunction, saddle "
+        "anaesthesia, weakness or its progression, fever, chills, wound drainage, weight loss, "
+        "night pain, trauma, sudden severe pain) and found none, except those recorded as true "
+        "here. Each unrecorded red-flag item then counts as screened absent.",
+    )
     pain_nrs: Nrs | None = Field(None, description="Overall pain 0-10.")
     back_pain_nrs: Nrs | None = None
     leg_pain_nrs: Nrs | None = None

@@ -26,6 +26,22 @@ from revspine.knowledge import Knowledge
 
 DAYS_PER_MONTH = 365.25 / 12
 
+#: Red-flag symptoms that a recorded negative red-flag screen covers.
+SCREENED_RED_FLAGS = frozenset(
+    {
+        "symptoms.bowel_bladder_dysfunction",
+        "symptoms.saddle_anaesthesia",
+        "symptoms.weakness",
+        "symptoms.weakness_progressive",
+        "symptoms.fever",
+        "symptoms.chills",
+        "symptoms.wound_drainage",
+        "symptoms.weight_loss",
+        "symptoms.night_pain",
+        "symptoms.recent_trauma",
+        "symptoms.sudden_severe_pain",
+    }
+)
 #: Imaging findings that mean infection.
 INFECTION_FINDINGS = frozenset({"discitis_osteomyelitis", "epidural_abscess"})
 #: Cross-sectional modalities that show neural compression and soft tissue.
@@ -312,10 +328,17 @@ class Ctx:
 
     # -- reading helpers --------------------------------------------------------------------
     def fact(self, path: str) -> Fact:
-        """A case field as a Fact (walks the dotted path)."""
+        """A case field as a Fact (walks the dotted path). A red-flag symptom left unrecorded
+        reads as absent only when the case records a negative red-flag screen."""
         obj: Any = self.case
         for part in path.split("."):
             obj = getattr(obj, part, None) if obj is not None else None
+        if (
+            obj is None
+            and path in SCREENED_RED_FLAGS
+            and self.case.symptoms.red_flag_screen_negative
+        ):
+            return Fact(field=path, value=False)
         return Fact(field=path, value=obj)
 
     def get(self, path: str) -> Any:

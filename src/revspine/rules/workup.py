@@ -132,11 +132,20 @@ def baseline_imaging(ctx: Ctx) -> None:
     [1][86]. MRI with gadolinium separates recurrent disc from scar [9][10] and shows infection;
     CT myelography replaces it when MRI is contraindicated or degraded by metal [85][100]. MRI in
     the first ~4 weeks is low-specificity [10] (warning)."""
+    cross_sectional = bool(ctx.studies_of(CROSS_SECTIONAL))
     if not ctx.studies_of(["xray", "flexion_extension_xray", "standing_full_spine_xray", "ct"]):
+        # Radiographs decide when there is hardware, a fusion or mechanical pain, or no other
+        # imaging; after a plain decompression with a current MRI they complete the picture.
+        needed = (
+            not cross_sectional
+            or ctx.fusion
+            or bool(ctx.instrumented)
+            or ctx.get("symptoms.mechanical_pain") is not False
+        )
         ctx.order(
             "xray",
             "No current radiographs of the operated region (AP/lateral).",
-            gate="diagnosis",
+            gate="diagnosis" if needed else "routine",
             urgent=spinal_red_flag(ctx),
             evidence=["1", "86"],
         )
@@ -155,10 +164,17 @@ def baseline_imaging(ctx: Ctx) -> None:
                 evidence=["85", "100"],
             )
         else:
+            # Axial pain alone with a current CT (e.g. a CT-proven non-union) and nothing
+            # neurological or infectious: the MRI completes the picture but does not decide.
+            neuro = ctx.true(
+                "symptoms.weakness", "symptoms.numbness", "symptoms.neurogenic_claudication"
+            )
+            axial_only = ctx.radicular is False and ctx.axial is True and not neuro
+            decides = not (axial_only and ctx.studies_of(["ct"]) and not infection_context(ctx))
             ctx.order(
                 "mri_with_contrast",
                 "No current MRI of the operated region; with and without gadolinium to separate scar from disc and show infection.",
-                gate="diagnosis",
+                gate="diagnosis" if decides else "routine",
                 urgent=spinal_red_flag(ctx),
                 evidence=["1", "9", "10"],
             )
@@ -255,18 +271,24 @@ def flexion_extension(ctx: Ctx) -> None:
     reasons: list[Fact] = []
     if mech and ctx.decompression and not ctx.fusion:
         reasons.append(ctx.fact("symptoms.mechanical_pain"))
-    reasons += [
-        h.fact() for h in ctx.has("pars_defect", "instability", "adjacent_segment_degeneration")
-    ]
+    reasons += [h.fact() for h in ctx.has("pars_defect", "instability")]
     if ctx.fusion and ctx.instrumented is False and pseudarthrosis_suspicion(ctx):
         reasons.append(Fact(field="surgeries.instrumented", value=False))
     if reasons:
         ctx.order(
             "flexion_extension_xray",
-            "Possible instability (mechanical pain after decompression, pars defect, adjacent segment, or non-instrumented fusion).",
+            "Possible instability (mechanical pain after decompression, pars defect, or non-instrumented fusion).",
             gate="diagnosis",
             facts=reasons,
             evidence=["6", "39"],
+        )
+    elif asd := ctx.has("adjacent_segment_degeneration"):
+        ctx.order(
+            "flexion_extension_xray",
+            "Adjacent-segment degeneration: dynamic films show whether the segment is unstable (MRI ± flexion-extension).",
+            gate="routine",
+            facts=[h.fact() for h in asd],
+            evidence=["87"],
         )
 
 
