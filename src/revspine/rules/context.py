@@ -342,12 +342,21 @@ class Ctx:
         return Fact(field=path, value=obj)
 
     def get(self, path: str) -> Any:
-        """A case field's value (None when unknown)."""
-        return self.fact(path).value
+        """A case field's value (None when unknown; see :meth:`fact` for the red-flag screen)."""
+        obj: Any = self.case
+        for part in path.split("."):
+            obj = getattr(obj, part, None) if obj is not None else None
+        if (
+            obj is None
+            and path in SCREENED_RED_FLAGS
+            and self.case.symptoms.red_flag_screen_negative
+        ):
+            return False
+        return obj
 
     def true(self, *paths: str) -> list[Fact]:
         """Facts among ``paths`` that are recorded as True."""
-        return [f for f in (self.fact(p) for p in paths) if f.value is True]
+        return [Fact(field=p, value=True) for p in paths if self.get(p) is True]
 
     def latest(self, test: str) -> LabValue | None:
         """Most recent plausible result of ``test`` (dated results win over undated)."""
