@@ -638,6 +638,7 @@ SURGICAL_CANDIDATE: dict[str, Any] = {
         "wound": "healed",
         "distal_pulses": "normal",
         "stocking_sensory_loss": False,
+        "post_void_residual_ml": 30,
     },
     "imaging": [
         {"modality": "xray", "date": "2026-10-01", "findings": []},

@@ -328,21 +328,12 @@ class Ctx:
 
     # -- reading helpers --------------------------------------------------------------------
     def fact(self, path: str) -> Fact:
-        """A case field as a Fact (walks the dotted path). A red-flag symptom left unrecorded
-        reads as absent only when the case records a negative red-flag screen."""
-        obj: Any = self.case
-        for part in path.split("."):
-            obj = getattr(obj, part, None) if obj is not None else None
-        if (
-            obj is None
-            and path in SCREENED_RED_FLAGS
-            and self.case.symptoms.red_flag_screen_negative
-        ):
-            return Fact(field=path, value=False)
-        return Fact(field=path, value=obj)
+        """A case field as a Fact, its value as :meth:`get` reads it."""
+        return Fact(field=path, value=self.get(path))
 
     def get(self, path: str) -> Any:
-        """A case field's value (None when unknown; see :meth:`fact` for the red-flag screen)."""
+        """A case field's value (None when unknown). A red-flag symptom left unrecorded reads as
+        absent only when the case records a negative red-flag screen."""
         obj: Any = self.case
         for part in path.split("."):
             obj = getattr(obj, part, None) if obj is not None else None
@@ -419,10 +410,6 @@ class Ctx:
         if s.predominant_pain is not None:
             return s.predominant_pain in ("axial", "equal")
         return None
-
-    def months(self, days: int) -> float:
-        """Days as months."""
-        return days / DAYS_PER_MONTH
 
     # -- emitting ---------------------------------------------------------------------------
     def fire(self) -> None:

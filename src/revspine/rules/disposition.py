@@ -179,6 +179,7 @@ VETO_FACTS = (
     "psychosocial.daily_opioid_use",
     "exam.motor_deficit",
     "exam.wound",
+    "exam.post_void_residual_ml",
     "exam.hip_exam",
     "exam.si_provocation_positive",
     "exam.psis_tenderness",
