@@ -22,6 +22,20 @@ from revspine.rules._shared import (
 from revspine.rules.context import Ctx, FindingHit, adjacent_to, roots_of
 from revspine.rules.registry import rule
 
+_MODALITY = {
+    "xray": "radiographs",
+    "flexion_extension_xray": "flexion-extension films",
+    "standing_full_spine_xray": "standing full-spine films",
+    "ct": "CT",
+    "ct_myelogram": "CT myelogram",
+    "mri": "MRI",
+    "mri_with_contrast": "MRI with contrast",
+}
+
+
+def _modality(code: str) -> str:
+    return _MODALITY.get(code, code.replace("_", " "))
+
 
 def _window(ctx: Ctx) -> Fact:
     return Fact(field="derived.time_window", value=ctx.window)
@@ -333,7 +347,7 @@ def pseudarthrosis(ctx: Ctx) -> None:
         ctx.support(
             c,
             True,
-            f"Non-union reported on {h.modality.replace('_', ' ')}.",
+            f"Non-union reported on {_modality(h.modality)}.",
             strength,
             [h.fact()],
             ["6", "37"],
@@ -416,7 +430,7 @@ def pseudarthrosis(ctx: Ctx) -> None:
             ctx.oppose(
                 c,
                 True,
-                f"Solid fusion on {h.modality.replace('_', ' ')}.",
+                f"Solid fusion on {_modality(h.modality)}.",
                 "confirmatory" if h.modality in ("ct", "ct_myelogram") else "supporting",
                 [h.fact()],
             )
@@ -455,7 +469,7 @@ def hardware_failure(ctx: Ctx) -> None:
         ctx.support(
             c,
             True,
-            f"{h.code.replace('_', ' ').capitalize()} on {h.modality.replace('_', ' ')}.",
+            f"{h.code.replace('_', ' ').capitalize()} on {_modality(h.modality)}.",
             "confirmatory",
             [h.fact()],
             ["6"],
@@ -504,7 +518,7 @@ def hardware_malposition(ctx: Ctx) -> None:
         ctx.support(
             c,
             True,
-            f"Malpositioned hardware on {h.modality.replace('_', ' ')}.",
+            f"Malpositioned hardware on {_modality(h.modality)}.",
             "confirmatory",
             [h.fact()],
             ["8"],
@@ -663,7 +677,7 @@ def recurrent_herniation(ctx: Ctx) -> None:
         ctx.support(
             c,
             True,
-            f"Recurrent herniation on {h.modality.replace('_', ' ')}"
+            f"Recurrent herniation on {_modality(h.modality)}"
             + ("." if contrast else " (without contrast: disc vs scar uncertain)."),
             "confirmatory" if contrast else "supporting",
             [h.fact()],
@@ -796,7 +810,7 @@ def epidural_fibrosis(ctx: Ctx) -> None:
         ctx.support(
             c,
             False,
-            f"{h.code.replace('_', ' ').capitalize()} on {h.modality.replace('_', ' ')}.",
+            f"{h.code.replace('_', ' ').capitalize()} on {_modality(h.modality)}.",
             "confirmatory" if contrast else "supporting",
             [h.fact()],
             ["9", "10"],
@@ -892,7 +906,7 @@ def instability(ctx: Ctx) -> None:
         ctx.support(
             c,
             True,
-            f"Instability on {h.modality.replace('_', ' ')}.",
+            f"Instability on {_modality(h.modality)}.",
             "confirmatory" if strong else "supporting",
             [h.fact()],
             ["6"],
