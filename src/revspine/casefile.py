@@ -16,20 +16,28 @@ from __future__ import annotations
 
 import difflib
 import json
+import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from revspine.domain.case import Case
-from revspine.errors import CaseValidationError, FieldProblem, UnitError
+from revspine.errors import CaseValidationError, FhirParseError, FieldProblem, UnitError
 
-__all__ = ["format_loc", "load_case", "load_case_data"]
+if TYPE_CHECKING:
+    from revspine.adapters.fhir import ImportResult
+
+__all__ = ["format_loc", "load_case", "load_case_data", "load_case_text"]
+
+FhirImportHook = Callable[["ImportResult"], None]
+"""Called with the import result when a case is read from a FHIR Bundle."""
+_log = logging.getLogger("revspine.fhir")
 
 _JSON_SUFFIXES = frozenset({".json"})
 _YAML_SUFFIXES = frozenset({".yaml", ".yml"})
@@ -37,10 +45,17 @@ _MAX_INPUT_REPR = 60
 _YAML_TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 
-def load_case(path: Path) -> Case:
+def load_case(
+    path: Path, *, as_of: date | None = None, on_fhir_import: FhirImportHook | None = None
+) -> Case:
     """Read and validate the case in ``path`` (YAML or JSON, by extension, else by content).
 
-    Raises :class:`CaseValidationError` listing every problem; never a foreign exception.
+    A JSON FHIR R4 Bundle (``resourceType: Bundle``) is detected and imported; ``as_of`` then
+    fixes the age from the birth date, and ``on_fhir_import`` receives the import result (its
+    unmapped items, warnings and notes; without a hook they are logged as warnings).
+
+    Raises :class:`CaseValidationError` listing every problem, or
+    :class:`~revspine.errors.FhirParseError` for a bad bundle; never a foreign exception.
     """
     source = str(path)
     try:
@@ -71,12 +86,47 @@ def load_case(path: Path) -> Case:
             ],
             source,
         )
-    data = _parse_json(text, source) if _is_json(path, text) else _parse_yaml(text, source)
-    return load_case_data(data, source)
+    fmt: Literal["yaml", "json"] = "json" if _is_json(path, text) else "yaml"
+    return load_case_text(text, source, fmt, as_of=as_of, on_fhir_import=on_fhir_import)
 
 
-def load_case_data(data: object, source: str) -> Case:
-    """Validate already-parsed case data (a mapping), naming ``source`` in errors."""
+def load_case_text(
+    text: str,
+    source: str,
+    fmt: Literal["yaml", "json"] | None = None,
+    *,
+    as_of: date | None = None,
+    on_fhir_import: FhirImportHook | None = None,
+) -> Case:
+    """Parse and validate case text (YAML or JSON; by content when ``fmt`` is None).
+
+    Duplicate keys are rejected in both formats. Raises :class:`CaseValidationError`.
+    """
+    if not text.strip():
+        raise CaseValidationError(
+            [
+                FieldProblem(
+                    "(file)", "the case is empty: expected a YAML or JSON mapping of case fields"
+                )
+            ],
+            source,
+        )
+    as_json = text.lstrip().startswith(("{", "[")) if fmt is None else fmt == "json"
+    data = _parse_json(text, source) if as_json else _parse_yaml(text, source)
+    return load_case_data(data, source, as_of=as_of, on_fhir_import=on_fhir_import)
+
+
+def load_case_data(
+    data: object,
+    source: str,
+    *,
+    as_of: date | None = None,
+    on_fhir_import: FhirImportHook | None = None,
+) -> Case:
+    """Validate already-parsed case data (a mapping of case fields, or a FHIR R4 Bundle),
+    naming ``source`` in errors."""
+    if isinstance(data, dict) and "resourceType" in data:
+        return _from_fhir(data, source, as_of, on_fhir_import)
     if data is None:
         raise CaseValidationError(
             [FieldProblem("(file)", "the case is empty: expected a mapping of case fields")], source
@@ -95,6 +145,31 @@ def load_case_data(data: object, source: str) -> Case:
         return Case.model_validate(data)
     except ValidationError as exc:
         raise CaseValidationError([_problem(err) for err in exc.errors()], source) from None
+
+
+def _from_fhir(
+    data: dict[str, Any], source: str, as_of: date | None, hook: FhirImportHook | None
+) -> Case:
+    """Import a FHIR Bundle; its unmapped items go to ``hook`` (or the log), never nowhere."""
+    from revspine.adapters.fhir import bundle_to_case
+
+    if data.get("resourceType") != "Bundle":
+        raise FhirParseError(
+            f"a FHIR {data.get('resourceType')!r} resource, not a Bundle "
+            "(revspine reads a FHIR R4 Bundle or a native case file)",
+            "$.resourceType",
+            source,
+        )
+    try:
+        result = bundle_to_case(data, as_of=as_of)
+    except FhirParseError as exc:
+        raise FhirParseError(exc.reason, exc.path, source) from None
+    if hook is not None:
+        hook(result)
+    else:
+        for item in [*result.warnings, *result.unmapped]:
+            _log.warning("%s: FHIR import: %s", source, item)
+    return result.case
 
 
 # ---------------------------------------------------------------------------------------------

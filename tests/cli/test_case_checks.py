@@ -10,6 +10,8 @@ import pytest
 from revspine.domain.case import Case
 from revspine.domain.checks import check_case
 
+pytestmark = pytest.mark.req("REQ-206", "REQ-108", "HAZ-015")
+
 AS_OF = date(2026, 1, 10)
 FUTURE = "2026-02-01"
 
@@ -99,6 +101,7 @@ def test_age_against_birth_date(age: int, ok: bool) -> None:
     assert ("patient.age" not in problems) is ok
 
 
+@pytest.mark.req("REQ-107", "HAZ-001")
 @pytest.mark.parametrize(
     ("data", "path"),
     [

@@ -15,6 +15,8 @@ from revspine.casefile import format_loc, load_case, load_case_data
 from revspine.domain.case import Case
 from revspine.errors import CaseValidationError
 
+pytestmark = pytest.mark.req("REQ-206")
+
 
 def _problems(excinfo: pytest.ExceptionInfo[CaseValidationError]) -> dict[str, str]:
     return {p.path: p.message for p in excinfo.value.problems}

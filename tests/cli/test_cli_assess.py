@@ -8,9 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import pytest
 from typer.testing import Result
 
 from revspine.report.text import NOTICE
+
+pytestmark = pytest.mark.req("REQ-205")
 
 Run = Callable[..., Result]
 WriteCase = Callable[..., Path]
@@ -23,6 +26,7 @@ def _json(result: Result) -> dict[str, Any]:
     return data
 
 
+@pytest.mark.req("REQ-203", "REQ-204", "HAZ-021")
 def test_assess_text_report_has_banner_sections_and_notice(
     run: Run, write_case: WriteCase, case: CaseFactory
 ) -> None:
@@ -37,6 +41,7 @@ def test_assess_text_report_has_banner_sections_and_notice(
     assert result.stderr == ""
 
 
+@pytest.mark.req("REQ-201")
 def test_assess_json_validates_against_the_assessment_schema(
     run: Run, write_case: WriteCase, case: CaseFactory
 ) -> None:
@@ -85,6 +90,7 @@ def test_json_case_file_and_detection_by_content(
     assert as_json == no_suffix == as_yaml
 
 
+@pytest.mark.req("REQ-101", "HAZ-007")
 def test_red_flag_case_is_urgent_in_text_and_json(
     run: Run, write_case: WriteCase, case: CaseFactory
 ) -> None:
@@ -98,6 +104,7 @@ def test_red_flag_case_is_urgent_in_text_and_json(
     assert text.index("URGENT") < text.index("RED FLAGS") < text.index("Ranked differential")
 
 
+@pytest.mark.req("REQ-109", "HAZ-008")
 def test_implausible_albumin_is_a_warning_not_an_error(
     run: Run, write_case: WriteCase, case: CaseFactory
 ) -> None:
@@ -107,6 +114,7 @@ def test_implausible_albumin_is_a_warning_not_an_error(
     assert [w["code"] for w in warnings] == ["implausible_value"]
 
 
+@pytest.mark.req("REQ-303", "HAZ-005")
 def test_site_override_appears_in_json_knowledge(
     run: Run, write_case: WriteCase, case: CaseFactory, tmp_path: Path
 ) -> None:
@@ -127,6 +135,7 @@ def test_site_override_appears_in_json_knowledge(
     assert "antibiotics.beta_lactam_allergy_agent" in text
 
 
+@pytest.mark.req("REQ-108", "HAZ-015")
 def test_as_of_option_overrides_the_case_date(
     run: Run, write_case: WriteCase, case: CaseFactory
 ) -> None:
@@ -134,6 +143,7 @@ def test_as_of_option_overrides_the_case_date(
     assert doc["as_of"] == "2026-02-01"
 
 
+@pytest.mark.req("REQ-108")
 def test_as_of_defaults_to_today_without_assessment_date(
     run: Run, write_case: WriteCase, case: CaseFactory
 ) -> None:
@@ -143,6 +153,7 @@ def test_as_of_defaults_to_today_without_assessment_date(
     assert doc["as_of"] == date.today().isoformat()
 
 
+@pytest.mark.req("REQ-206")
 def test_validate_valid_case_prints_summary_and_warnings(
     run: Run, write_case: WriteCase, case: CaseFactory
 ) -> None:
@@ -154,6 +165,7 @@ def test_validate_valid_case_prints_summary_and_warnings(
     assert "labs[0]: albumin 35.0 g/dL is outside the plausible range" in result.stdout
 
 
+@pytest.mark.req("REQ-206")
 def test_validate_lists_every_problem(run: Run, write_case: WriteCase, case: CaseFactory) -> None:
     bad = case(
         patient={"age": 60, "sex": "f"},

@@ -7,10 +7,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import jsonschema
+import pytest
 from typer.testing import Result
 
 from revspine.knowledge import load_knowledge
 from revspine.rules.registry import ordered_rules
+
+pytestmark = pytest.mark.req("REQ-209")
 
 Run = Callable[..., Result]
 
@@ -54,6 +57,7 @@ def test_rules_unknown_id_is_a_usage_error(run: Run) -> None:
     assert "XX999" in result.stderr
 
 
+@pytest.mark.req("REQ-201")
 def test_schema_case_is_json_schema(run: Run) -> None:
     result = run("schema", "case")
     assert result.exit_code == 0, result.stderr
@@ -64,6 +68,7 @@ def test_schema_case_is_json_schema(run: Run) -> None:
     jsonschema.Draft202012Validator(schema).validate({"patient": {"age": 60}})
 
 
+@pytest.mark.req("REQ-201")
 def test_schema_assessment_uses_the_for_alias(run: Run) -> None:
     schema = json.loads(run("schema", "assessment").stdout)
     jsonschema.Draft202012Validator.check_schema(schema)
@@ -72,6 +77,7 @@ def test_schema_assessment_uses_the_for_alias(run: Run) -> None:
     assert "for_" not in cause
 
 
+@pytest.mark.req("REQ-301")
 def test_knowledge_show_lists_parameters(run: Run) -> None:
     result = run("knowledge", "show")
     assert result.exit_code == 0, result.stderr
@@ -81,6 +87,7 @@ def test_knowledge_show_lists_parameters(run: Run) -> None:
     assert len(doc["params"]) == len(load_knowledge().params)
 
 
+@pytest.mark.req("REQ-303", "HAZ-020")
 def test_knowledge_validate_prints_the_diff(run: Run, tmp_path: Path) -> None:
     site = tmp_path / "site.toml"
     site.write_text("[antibiotics]\ncefazolin_dose_g = 3\n")
@@ -90,6 +97,7 @@ def test_knowledge_validate_prints_the_diff(run: Run, tmp_path: Path) -> None:
     assert "antibiotics.cefazolin_dose_g: 2 -> 3" in result.stdout
 
 
+@pytest.mark.req("REQ-303", "HAZ-020")
 def test_knowledge_validate_wrong_type(run: Run, tmp_path: Path) -> None:
     site = tmp_path / "site.toml"
     site.write_text('[antibiotics]\ncefazolin_dose_g = "two"\n')

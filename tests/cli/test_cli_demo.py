@@ -7,8 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from typer.testing import Result
+
+pytestmark = pytest.mark.req("REQ-205")
 
 Run = Callable[..., Result]
 CaseFactory = Callable[..., dict[str, Any]]

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+pytestmark = pytest.mark.req("REQ-205")
+
 SCRIPT = Path(sys.executable).parent / "revspine"
 
 

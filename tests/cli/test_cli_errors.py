@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from typer.testing import Result
 
+pytestmark = pytest.mark.req("REQ-206")
+
 Run = Callable[..., Result]
 WriteCase = Callable[..., Path]
 CaseFactory = Callable[..., dict[str, Any]]
@@ -21,6 +23,7 @@ def _fails(result: Result, *fragments: str) -> None:
         assert fragment in result.stderr, result.stderr
 
 
+@pytest.mark.req("REQ-107", "HAZ-001")
 def test_unknown_lab_unit_names_the_unit_field(
     run: Run, write_case: WriteCase, case: CaseFactory
 ) -> None:
@@ -28,6 +31,7 @@ def test_unknown_lab_unit_names_the_unit_field(
     _fails(run("assess", write_case(case(labs=labs))), "labs[0].unit:", "mg/dl", "g/dL")
 
 
+@pytest.mark.req("HAZ-015")
 def test_surgery_in_the_future(run: Run, write_case: WriteCase, case: CaseFactory) -> None:
     surgeries = [{"date": "2026-03-01", "type": "discectomy", "levels": ["L5-S1"]}]
     _fails(
@@ -53,6 +57,7 @@ def test_age_inconsistent_with_birth_date(
     _fails(run("assess", write_case(case(patient=patient))), "patient.age:", "age 66")
 
 
+@pytest.mark.req("HAZ-015")
 def test_assessment_date_after_today(run: Run, write_case: WriteCase, case: CaseFactory) -> None:
     _fails(
         run("assess", write_case(case(assessment_date="2999-01-01"))),
@@ -60,6 +65,7 @@ def test_assessment_date_after_today(run: Run, write_case: WriteCase, case: Case
     )
 
 
+@pytest.mark.req("HAZ-015")
 def test_as_of_before_the_data(run: Run, write_case: WriteCase, case: CaseFactory) -> None:
     _fails(
         run("assess", write_case(case()), "--as-of", "2025-01-01"),
@@ -126,6 +132,7 @@ def test_every_problem_is_reported(run: Run, write_case: WriteCase, case: CaseFa
     )
 
 
+@pytest.mark.req("REQ-107", "HAZ-001", "HAZ-010")
 def test_bad_weight_unit_names_the_field(
     run: Run, write_case: WriteCase, case: CaseFactory
 ) -> None:
@@ -147,6 +154,7 @@ def test_missing_case_file(run: Run, tmp_path: Path) -> None:
     _fails(run("assess", tmp_path / "nope.yaml"), "(file): cannot read the file")
 
 
+@pytest.mark.req("REQ-303", "HAZ-020")
 def test_override_with_unknown_key(
     run: Run, write_case: WriteCase, case: CaseFactory, tmp_path: Path
 ) -> None:
@@ -157,12 +165,14 @@ def test_override_with_unknown_key(
     _fails(run("knowledge", "validate", site), key)
 
 
+@pytest.mark.req("HAZ-020")
 def test_missing_override_file(
     run: Run, write_case: WriteCase, case: CaseFactory, tmp_path: Path
 ) -> None:
     _fails(run("assess", write_case(case()), "-k", tmp_path / "none.toml"), "(file)")
 
 
+@pytest.mark.req("HAZ-019")
 def test_internal_error_exits_1(
     run: Run, write_case: WriteCase, case: CaseFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:

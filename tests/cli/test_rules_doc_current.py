@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from revspine.cli.app import app
+
+pytestmark = pytest.mark.req("REQ-209")
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "RULES.md"
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from revspine.domain.case import Case
 from revspine.engine import assess
 from revspine.report.text import NOTICE, render_text_plain
+
+pytestmark = pytest.mark.req("REQ-205")
 
 
 def _plain(data: dict[str, object]) -> str:
@@ -15,6 +19,7 @@ def _plain(data: dict[str, object]) -> str:
     )
 
 
+@pytest.mark.req("REQ-019")
 def test_surgical_planning_sections_and_order() -> None:
     text = _plain(
         {

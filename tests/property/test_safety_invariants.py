@@ -82,6 +82,7 @@ def valid(case: dict[str, Any]) -> Case | None:
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.req("REQ-104")
 def test_base_case_is_a_surgical_candidate() -> None:
     """The removal property starts from this case, so it must be a complete, concordant
     candidate: nothing missing, nothing to order."""
@@ -93,6 +94,7 @@ def test_base_case_is_a_surgical_candidate() -> None:
     assert not a.missing_data, [m.field for m in a.missing_data]
 
 
+@pytest.mark.req("REQ-017")
 @pytest.mark.parametrize(
     "disposition", ["urgent", "incomplete_workup", "non_surgical", "surgical_candidate"]
 )
@@ -110,6 +112,7 @@ def test_perturbed_candidates_reach_every_disposition(disposition: str) -> None:
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.req("REQ-001", "REQ-101", "HAZ-007", "HAZ-018")
 @ONE
 @given(any_case())
 def test_red_flag_if_and_only_if_urgent(case: dict[str, Any]) -> None:
@@ -138,6 +141,7 @@ def _assess_removals(
             yield where, assess(parsed, as_of=AS_OF)
 
 
+@pytest.mark.req("REQ-102", "HAZ-003", "HAZ-006")
 @MANY
 @given(perturbed_candidates())
 @example(Perturbed(("base",), candidate_base()))
@@ -167,6 +171,7 @@ def _surfaced(path: str, a: Any) -> bool:
     return any(f == path or f.startswith((path + ".", path + "[")) or f == record for f in named)
 
 
+@pytest.mark.req("REQ-010", "REQ-102", "HAZ-003")
 def test_screen_fields_are_required_for_candidacy() -> None:
     """Deleting any field of the candidacy screen (red-flag screen, depression screen) from a
     complete candidate makes it not a candidate: these unknowns block, not just warn."""
@@ -184,6 +189,7 @@ def _is_date(path: str) -> bool:
     return path.rsplit(".", 1)[-1] in ("date", "smoking_quit_date", "onset_date")
 
 
+@pytest.mark.req("REQ-108", "HAZ-002", "HAZ-009")
 @MANY
 @given(any_case())
 def test_deleting_a_date_never_removes_a_workup_test(case: dict[str, Any]) -> None:
@@ -287,6 +293,7 @@ def infection_cases() -> st.SearchStrategy[dict[str, Any]]:
     return st.one_of(any_case(), build())
 
 
+@pytest.mark.req("REQ-013", "REQ-014", "REQ-103", "HAZ-013", "HAZ-002")
 @ONE
 @given(infection_cases())
 def test_possible_infection_orders_esr_and_crp_unless_current(case: dict[str, Any]) -> None:
@@ -307,6 +314,7 @@ def test_possible_infection_orders_esr_and_crp_unless_current(case: dict[str, An
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.req("REQ-104", "REQ-105", "HAZ-011", "HAZ-012")
 @ONE
 @given(any_case())
 def test_surgical_candidate_needs_a_correctable_generator_and_no_blocking_workup(
@@ -319,6 +327,7 @@ def test_surgical_candidate_needs_a_correctable_generator_and_no_blocking_workup
     assert not [w.test for w in a.workup if w.blocks_decision]
 
 
+@pytest.mark.req("REQ-106", "HAZ-014")
 @ONE
 @given(any_case())
 def test_postop_orders_exactly_for_surgical_candidates(case: dict[str, Any]) -> None:
@@ -351,6 +360,7 @@ def _rule_ids(a: Assessment) -> list[tuple[str, str]]:
     return ids
 
 
+@pytest.mark.req("REQ-202", "HAZ-017")
 @ONE
 @given(any_case())
 def test_every_item_names_a_registered_rule(case: dict[str, Any]) -> None:
@@ -364,6 +374,7 @@ def test_every_item_names_a_registered_rule(case: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.req("REQ-113")
 @ONE
 @given(any_case(), case_dicts())
 def test_assessment_is_deterministic(case: dict[str, Any], other: dict[str, Any]) -> None:
@@ -375,6 +386,7 @@ def test_assessment_is_deterministic(case: dict[str, Any], other: dict[str, Any]
     assert first == again == after_other
 
 
+@pytest.mark.req("REQ-113", "HAZ-019")
 @ONE
 @given(any_case())
 def test_engine_never_raises_on_a_valid_case(case: dict[str, Any]) -> None:
@@ -455,6 +467,7 @@ def _decisions(a: Assessment) -> dict[str, Any]:
     }
 
 
+@pytest.mark.req("REQ-107", "HAZ-001")
 @ONE
 @given(lab_in_two_units())
 @example(

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from revspine.domain.units import ANALYTES, from_canonical, known_units, to_canonical
+
+pytestmark = pytest.mark.req("REQ-107", "HAZ-001")
 
 TABLE_UNITS = [(analyte, unit) for analyte in ANALYTES for unit in known_units(analyte)]
 

@@ -17,6 +17,8 @@ from pydantic import ValidationError
 
 from revspine import Assessment, Case, assess
 
+pytestmark = pytest.mark.req("REQ-206")
+
 AS_OF = dt.date(2026, 11, 1)
 
 
@@ -41,6 +43,7 @@ def _assert_rejected(data: dict[str, Any], field: str) -> None:
     assert any(loc == field or loc.startswith(field + ".") for loc in locs), (field, locs)
 
 
+@pytest.mark.req("REQ-102")
 def test_the_minimal_case_is_valid() -> None:
     Case.model_validate(_case())
 
@@ -50,6 +53,7 @@ def test_the_minimal_case_is_valid() -> None:
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.req("REQ-107", "HAZ-001")
 @pytest.mark.parametrize(
     ("lab", "field"),
     [
@@ -64,6 +68,7 @@ def test_unknown_or_incompatible_lab_unit_is_rejected(lab: dict[str, Any], field
     _assert_rejected(_case(labs=[lab]), field)
 
 
+@pytest.mark.req("REQ-107", "HAZ-001")
 def test_lab_unit_error_says_what_was_expected() -> None:
     with pytest.raises(ValidationError) as info:
         Case.model_validate(_case(labs=[_lab(unit="mg/dl")]))
@@ -72,6 +77,7 @@ def test_lab_unit_error_says_what_was_expected() -> None:
     assert "g/dL" in text  # the known units are listed
 
 
+@pytest.mark.req("REQ-107", "HAZ-001")
 @pytest.mark.parametrize(
     ("section", "field"),
     [
@@ -151,6 +157,7 @@ def test_out_of_range_score_is_rejected(section: dict[str, Any], field: str) -> 
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.req("HAZ-004")
 @pytest.mark.parametrize("segment", ["L4-L6", "X1", "L4", "L5-L4", "L3-L5", "S1-S2", ""])
 def test_bad_segment_is_rejected(segment: str) -> None:
     _assert_rejected(
@@ -158,6 +165,7 @@ def test_bad_segment_is_rejected(segment: str) -> None:
     )
 
 
+@pytest.mark.req("HAZ-004")
 def test_bad_segment_in_a_finding_is_rejected() -> None:
     study = {
         "modality": "mri",
@@ -166,11 +174,13 @@ def test_bad_segment_in_a_finding_is_rejected() -> None:
     _assert_rejected(_case(imaging=[study]), "imaging.0.findings.0.levels.0")
 
 
+@pytest.mark.req("HAZ-004")
 @pytest.mark.parametrize("root", ["L6", "X1", "L4-L5"])
 def test_bad_root_is_rejected(root: str) -> None:
     _assert_rejected(_case(symptoms={"dermatomes": [root]}), "symptoms.dermatomes.0")
 
 
+@pytest.mark.req("HAZ-004")
 @pytest.mark.parametrize(
     ("written", "normalised"), [("L4/5", "L4-L5"), ("l5-s1", "L5-S1"), ("L4-5", "L4-L5")]
 )
@@ -184,6 +194,7 @@ def test_common_segment_spellings_are_normalised(written: str, normalised: str) 
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.req("REQ-026")
 @pytest.mark.parametrize("n", [9, 11, 0])
 def test_odi_needs_exactly_ten_answers(n: int) -> None:
     _assert_rejected(_case(proms=[{"odi_answers": [2] * n}]), "proms.0.odi_answers")
@@ -193,6 +204,7 @@ def test_odi_answer_out_of_range_is_rejected() -> None:
     _assert_rejected(_case(proms=[{"odi_answers": [2] * 9 + [6]}]), "proms.0.odi_answers.9")
 
 
+@pytest.mark.req("REQ-026")
 def test_phq9_needs_exactly_nine_answers() -> None:
     _assert_rejected(_case(proms=[{"phq9_answers": [1] * 10}]), "proms.0.phq9_answers")
 
@@ -246,6 +258,7 @@ def _decisions(a: Assessment) -> dict[str, Any]:
     }
 
 
+@pytest.mark.req("REQ-109", "HAZ-008")
 def test_implausible_albumin_is_flagged() -> None:
     a = _run(_with_albumin(35, "g/dL"))
     flagged = [w for w in a.warnings if w.code == "implausible_value"]
@@ -253,6 +266,7 @@ def test_implausible_albumin_is_flagged() -> None:
     assert "35" in flagged[0].message
 
 
+@pytest.mark.req("REQ-109", "HAZ-008", "REQ-102")
 def test_implausible_albumin_is_treated_as_unknown() -> None:
     """Albumin 35 g/dL is neither low nor normal: the advice is the same as with no albumin at
     all (albumin still ordered), and no item cites the value."""
@@ -268,6 +282,7 @@ def test_implausible_albumin_is_treated_as_unknown() -> None:
     assert "labs[0]" not in cited
 
 
+@pytest.mark.req("REQ-107", "REQ-109", "HAZ-001")
 def test_the_same_number_in_a_plausible_unit_is_used() -> None:
     """35 g/L is 3.5 g/dL: plausible, current and used, so albumin is no longer ordered."""
     a = _run(_with_albumin(35, "g/L"))
@@ -280,6 +295,7 @@ def test_the_same_number_in_a_plausible_unit_is_used() -> None:
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.req("HAZ-015")
 def test_future_and_pre_birth_dates_are_reported() -> None:
     from revspine.domain.checks import check_case
 
@@ -297,12 +313,14 @@ def test_future_and_pre_birth_dates_are_reported() -> None:
     assert paths == {"surgeries[0].date", "surgeries[1].date", "labs[0].date"}
 
 
+@pytest.mark.req("REQ-108", "HAZ-015", "HAZ-002")
 def test_future_lab_is_not_used_by_the_engine() -> None:
     a = _run(_with_albumin(3.9, "g/dL") | {"labs": [_lab(value=3.9, date="2026-12-01")]})
     assert ("future_date", "labs[0]") in {(w.code, w.field) for w in a.warnings}
     assert "albumin" in {w.test for w in a.workup}
 
 
+@pytest.mark.req("REQ-108", "HAZ-015")
 def test_future_surgery_is_flagged_and_not_used_by_the_engine() -> None:
     """``assess`` is public API: a surgery dated after ``as_of`` must not become the "last
     surgery" (negative days since surgery, window W0) without a word."""

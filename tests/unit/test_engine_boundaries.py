@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.req("REQ-113")
+
 SRC = Path(__file__).resolve().parents[2] / "src" / "revspine"
 CORE = ("domain", "knowledge", "rules", "engine")
 

@@ -10,7 +10,10 @@ from revspine.errors import KnowledgeSchemaError
 from revspine.knowledge import load_knowledge
 from revspine.rules.registry import ordered_rules
 
+pytestmark = pytest.mark.req("REQ-301")
 
+
+@pytest.mark.req("REQ-302")
 def test_default_loads_with_version_and_hash() -> None:
     kb = load_knowledge()
     assert kb.meta.version
@@ -32,6 +35,7 @@ def test_every_param_has_sources_or_is_flagged() -> None:
             assert p.note is None or "TODO(clinical)" in p.note or key.startswith("plausibility.")
 
 
+@pytest.mark.req("REQ-303", "HAZ-020")
 def test_override_changes_value_and_is_recorded(tmp_path: Path) -> None:
     site = tmp_path / "site.toml"
     site.write_text('[antibiotics]\nbeta_lactam_allergy_agent = "clindamycin"\n')
@@ -42,6 +46,7 @@ def test_override_changes_value_and_is_recorded(tmp_path: Path) -> None:
     assert kb.version.endswith("+site")
 
 
+@pytest.mark.req("REQ-303")
 def test_override_as_full_table(tmp_path: Path) -> None:
     site = tmp_path / "site.toml"
     site.write_text('[blocks]\nsi_joint_positive_pct = { value = 50, sources = ["53"] }\n')
@@ -50,12 +55,14 @@ def test_override_as_full_table(tmp_path: Path) -> None:
     assert kb.params["blocks.si_joint_positive_pct"].sources == ["53"]
 
 
+@pytest.mark.req("REQ-303")
 def test_override_identical_value_is_not_an_override(tmp_path: Path) -> None:
     site = tmp_path / "site.toml"
     site.write_text("[antibiotics]\ncefazolin_dose_g = 2\n")
     assert load_knowledge(override=site).overrides == ()
 
 
+@pytest.mark.req("REQ-303", "HAZ-020")
 @pytest.mark.parametrize(
     ("text", "key"),
     [
@@ -77,6 +84,7 @@ def test_bad_override_names_the_key(tmp_path: Path, text: str, key: str) -> None
     assert str(site) in str(exc.value)
 
 
+@pytest.mark.req("HAZ-020")
 def test_syntax_error_names_the_file(tmp_path: Path) -> None:
     site = tmp_path / "broken.toml"
     site.write_text("[antibiotics\n")

@@ -25,6 +25,8 @@ from revspine.engine import Assessment, assess
 from revspine.knowledge import load_knowledge
 from revspine.report.html import render_html
 
+pytestmark = pytest.mark.req("REQ-205")
+
 AS_OF = "2025-03-01"
 
 
@@ -326,6 +328,7 @@ def rendered(request: pytest.FixtureRequest) -> tuple[Assessment, Case, str]:
 
 
 # -- tests --------------------------------------------------------------------------------------
+@pytest.mark.req("REQ-017")
 def test_engine_vignettes_reach_the_expected_dispositions() -> None:
     assert run(urgent_case())[0].disposition.code == "urgent"
     assert run(incomplete_case())[0].disposition.code == "incomplete_workup"
@@ -351,6 +354,7 @@ def test_html_is_balanced_with_unique_ids(rendered: tuple[Assessment, Case, str]
     assert len(parser.ids) == len(set(parser.ids))
 
 
+@pytest.mark.req("REQ-101", "HAZ-007")
 def test_summary_comes_before_the_differential(rendered: tuple[Assessment, Case, str]) -> None:
     a, _, html = rendered
     label = {
@@ -363,6 +367,7 @@ def test_summary_comes_before_the_differential(rendered: tuple[Assessment, Case,
     assert html.index("Advice for a qualified clinician, not an order") < badge
 
 
+@pytest.mark.req("REQ-202", "HAZ-017")
 def test_every_fired_rule_id_appears(rendered: tuple[Assessment, Case, str]) -> None:
     a, _, html = rendered
     assert a.rules_fired
@@ -371,6 +376,7 @@ def test_every_fired_rule_id_appears(rendered: tuple[Assessment, Case, str]) -> 
     assert f"Rules fired ({len(set(a.rules_fired))})" in html
 
 
+@pytest.mark.req("REQ-302", "HAZ-005")
 def test_knowledge_version_and_sha_prefix_appear(rendered: tuple[Assessment, Case, str]) -> None:
     a, _, html = rendered
     assert a.knowledge.version in html
@@ -387,6 +393,7 @@ def test_patient_section_is_plain_and_has_no_numbers(
     assert not re.search(r"\d", text), text
 
 
+@pytest.mark.req("REQ-101", "HAZ-007")
 def test_red_flags_are_in_the_summary() -> None:
     a, _, html = run(urgent_case())
     assert {rf.code for rf in a.red_flags} >= {
@@ -404,6 +411,7 @@ def test_red_flags_are_in_the_summary() -> None:
     assert '<code>symptoms.fever</code> = <span class="v">yes</span>' in summary
 
 
+@pytest.mark.req("REQ-202", "HAZ-017")
 def test_facts_and_evidence_are_shown_for_workup() -> None:
     a, _, html = run(urgent_case())
     workup = html[html.index('id="workup"') : html.index('id="optimisation"')]
@@ -414,6 +422,7 @@ def test_facts_and_evidence_are_shown_for_workup() -> None:
     assert "BLOCKS" in workup and "URGENT" in workup
 
 
+@pytest.mark.req("REQ-105")
 def test_incomplete_case_lists_tests_in_plain_words() -> None:
     a, _, html = run(incomplete_case())
     assert a.disposition.code == "incomplete_workup"
@@ -427,6 +436,7 @@ def test_incomplete_case_lists_tests_in_plain_words() -> None:
     assert "unknown (not recorded)" in html  # unknowns are never shown as negatives
 
 
+@pytest.mark.req("HAZ-021")
 def test_case_id_is_escaped() -> None:
     evil = "<script>alert(1)</script>"
     a, case, html = run(incomplete_case(case_id=evil))
@@ -436,6 +446,7 @@ def test_case_id_is_escaped() -> None:
     assert check(html).problems == []
 
 
+@pytest.mark.req("REQ-106", "REQ-019")
 def test_candidate_report_renders_orders_and_planning() -> None:
     a, _, html = run(candidate_case())
     assert "SURGICAL CANDIDATE" in html
@@ -446,6 +457,7 @@ def test_candidate_report_renders_orders_and_planning() -> None:
     assert "a disc that has bulged out again" in patient
 
 
+@pytest.mark.req("REQ-204", "REQ-207")
 def test_synthetic_assessment_renders_every_detail_block() -> None:
     html = render_html(synthetic())
     assert check(html).problems == []
@@ -461,6 +473,7 @@ def test_synthetic_assessment_renders_every_detail_block() -> None:
     assert '<span class="unknown">unknown (not recorded)</span>' in html
 
 
+@pytest.mark.req("REQ-303", "HAZ-005", "HAZ-020")
 def test_site_overrides_are_listed() -> None:
     kb = load_knowledge()
     info = KnowledgeInfo(
@@ -483,12 +496,14 @@ def test_site_overrides_are_listed() -> None:
     assert "&lt; 22 / 22–32 / &gt; 32" in html  # the site's PT band, not the base one
 
 
+@pytest.mark.req("REQ-302")
 def test_unknown_knowledge_draws_no_bands() -> None:
     info = KnowledgeInfo(id="other-kb", version="1.0", sha256="0" * 64)
     html = render_html(synthetic(knowledge=info))
     assert "<svg" in html and "Grade bands not shown" in html
 
 
+@pytest.mark.req("REQ-017", "REQ-203")
 @pytest.mark.parametrize(
     ("code", "label", "phrase"),
     [

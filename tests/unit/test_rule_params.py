@@ -14,6 +14,8 @@ from revspine.engine import run
 from revspine.knowledge.base import Knowledge
 from revspine.rules.registry import ordered_rules
 
+pytestmark = pytest.mark.req("REQ-301")
+
 EXAMPLES = sorted((Path(__file__).parents[2] / "examples").glob("*.yaml"))
 #: Read by the engine or the context, not by one rule.
 ENGINE_KEYS = {

@@ -8,6 +8,8 @@ import pytest
 
 from revspine.rules.registry import STEPS, ordered_rules, rule
 
+pytestmark = pytest.mark.req("REQ-209")
+
 RULES = ordered_rules()
 
 

@@ -21,6 +21,8 @@ from revspine.domain.units import (
 )
 from revspine.errors import InputError, UnitError
 
+pytestmark = pytest.mark.req("REQ-107", "HAZ-001")
+
 
 @pytest.mark.parametrize(
     ("analyte", "value", "unit", "expected"),

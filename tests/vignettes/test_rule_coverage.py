@@ -30,6 +30,7 @@ def test_rule_fires_on_some_example_and_not_on_another(rule_id: str) -> None:
         assert not all(fired), f"{rule_id} fires on every example"
 
 
+@pytest.mark.req("REQ-017")
 @pytest.mark.parametrize(
     "section",
     [
@@ -48,6 +49,7 @@ def test_every_pathway_step_produces_output(section: str) -> None:
     assert any(getattr(a, section) for a in assessments()), section
 
 
+@pytest.mark.req("REQ-202")
 def test_every_item_names_an_existing_rule() -> None:
     ids = {r.id for r in ordered_rules()}
     for a in assessments():

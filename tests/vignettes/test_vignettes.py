@@ -491,6 +491,7 @@ def _dates(node: Any) -> list[dt.date]:
 # ------------------------------------------------------------------------ the table itself
 
 
+@pytest.mark.req("REQ-017")
 def test_table_covers_every_example_file() -> None:
     on_disk = {p.name for p in EXAMPLES.glob("*.yaml")} | {p.name for p in EXAMPLES.glob("*.yml")}
     assert on_disk == set(EXPECTED), (
@@ -500,6 +501,7 @@ def test_table_covers_every_example_file() -> None:
     assert len(on_disk) >= 18
 
 
+@pytest.mark.req("REQ-017")
 def test_table_covers_the_contract() -> None:
     exp = EXPECTED.values()
     assert {e.disposition for e in exp} == set(get_args(Disposition))
@@ -513,6 +515,7 @@ def test_table_covers_the_contract() -> None:
 # ------------------------------------------------------------------------ the case files
 
 
+@pytest.mark.req("REQ-017")
 @pytest.mark.parametrize("name", FILES, ids=_ids)
 def test_case_file_is_a_pure_dated_case(name: str) -> None:
     text = (EXAMPLES / name).read_text(encoding="utf-8")
@@ -527,11 +530,13 @@ def test_case_file_is_a_pure_dated_case(name: str) -> None:
     assert not later, f"dates on or after the assessment date: {later}"
 
 
+@pytest.mark.req("REQ-017")
 def test_case_ids_are_unique() -> None:
     ids = [case(n).case_id for n in FILES]
     assert len(ids) == len(set(ids))
 
 
+@pytest.mark.req("REQ-102", "REQ-104")
 @pytest.mark.parametrize("name", CANDIDATES, ids=_ids)
 def test_candidate_record_is_complete(name: str) -> None:
     """A surgical candidate's case must be complete, so the engine cannot be 'right by luck'."""
@@ -573,6 +578,9 @@ def test_candidate_record_is_complete(name: str) -> None:
 # ------------------------------------------------------------------------ the assessment
 
 
+@pytest.mark.req(
+    "REQ-017", "REQ-104", "REQ-105", "REQ-110", "HAZ-004", "HAZ-005", "HAZ-006", "HAZ-012"
+)
 @pytest.mark.parametrize("name", FILES, ids=_ids)
 def test_disposition(name: str) -> None:
     a, e = result(name), EXPECTED[name]
@@ -581,6 +589,7 @@ def test_disposition(name: str) -> None:
     )
 
 
+@pytest.mark.req("REQ-001", "HAZ-018")
 @pytest.mark.parametrize("name", FILES, ids=_ids)
 def test_red_flags(name: str) -> None:
     a, e = result(name), EXPECTED[name]
@@ -591,6 +600,9 @@ def test_red_flags(name: str) -> None:
         assert not codes, f"unexpected red flags {codes}"
 
 
+@pytest.mark.req(
+    "REQ-002", "REQ-003", "REQ-004", "REQ-005", "REQ-006", "REQ-007", "REQ-008", "HAZ-011"
+)
 @pytest.mark.parametrize("name", FILES, ids=_ids)
 def test_top_causes(name: str) -> None:
     a, e = result(name), EXPECTED[name]
@@ -601,6 +613,7 @@ def test_top_causes(name: str) -> None:
     assert e.causes <= set(ranked), f"expected present: {e.causes - set(ranked)}: {_ranked(a)}"
 
 
+@pytest.mark.req("REQ-114", "HAZ-011")
 @pytest.mark.parametrize("name", FILES, ids=_ids)
 def test_cause_likelihood(name: str) -> None:
     a, e = result(name), EXPECTED[name]
@@ -613,6 +626,9 @@ def test_cause_likelihood(name: str) -> None:
     assert not wrong, f"(expected, engine): {wrong}; {_ranked(a)}"
 
 
+@pytest.mark.req(
+    "REQ-010", "REQ-011", "REQ-012", "REQ-013", "REQ-014", "REQ-015", "REQ-016", "REQ-020"
+)
 @pytest.mark.parametrize("name", FILES, ids=_ids)
 def test_workup_required(name: str) -> None:
     a, e = result(name), EXPECTED[name]
@@ -622,6 +638,7 @@ def test_workup_required(name: str) -> None:
     assert not not_urgent, f"should be urgent: {not_urgent}"
 
 
+@pytest.mark.req("REQ-011", "REQ-016", "REQ-108")
 @pytest.mark.parametrize("name", FILES, ids=_ids)
 def test_workup_not_recommended(name: str) -> None:
     a, e = result(name), EXPECTED[name]
@@ -629,6 +646,7 @@ def test_workup_not_recommended(name: str) -> None:
     assert not extra, f"should not be recommended: {extra}"
 
 
+@pytest.mark.req("REQ-021", "REQ-022", "REQ-023", "REQ-024", "REQ-025", "REQ-106", "HAZ-014")
 @pytest.mark.parametrize("name", FILES, ids=_ids)
 def test_postop_orders(name: str) -> None:
     a, e = result(name), EXPECTED[name]
@@ -639,6 +657,7 @@ def test_postop_orders(name: str) -> None:
         assert not codes
 
 
+@pytest.mark.req("REQ-111", "REQ-112", "HAZ-010")
 @pytest.mark.parametrize("name", FILES, ids=_ids)
 def test_prophylaxis(name: str) -> None:
     a, e = result(name), EXPECTED[name]
@@ -658,6 +677,7 @@ def test_prophylaxis(name: str) -> None:
         assert vte and vte[0].details["pharmacologic"] is e.vte_pharmacologic, vte[0].text
 
 
+@pytest.mark.req("REQ-019", "REQ-020")
 @pytest.mark.parametrize("name", FILES, ids=_ids)
 def test_optimisation_and_planning(name: str) -> None:
     a, e = result(name), EXPECTED[name]
@@ -669,6 +689,7 @@ def test_optimisation_and_planning(name: str) -> None:
         assert plan.get(code) == status, f"{code}: expected {status}, got {plan.get(code)}"
 
 
+@pytest.mark.req("REQ-018")
 @pytest.mark.parametrize("name", FILES, ids=_ids)
 def test_nonsurgical_plan(name: str) -> None:
     a, e = result(name), EXPECTED[name]
@@ -677,6 +698,7 @@ def test_nonsurgical_plan(name: str) -> None:
     assert not (e.no_nonsurgical & codes), f"unexpected {e.no_nonsurgical & codes}"
 
 
+@pytest.mark.req("REQ-108", "REQ-109", "HAZ-002", "HAZ-008", "HAZ-009")
 @pytest.mark.parametrize("name", FILES, ids=_ids)
 def test_warnings(name: str) -> None:
     a, e = result(name), EXPECTED[name]
@@ -688,16 +710,19 @@ def test_warnings(name: str) -> None:
 # ------------------------------------------------------------------------ coverage of the contract
 
 
+@pytest.mark.req("REQ-017")
 def test_examples_reach_every_disposition() -> None:
     got = {result(n).disposition.code for n in FILES}
     assert set(get_args(Disposition)) - got == set()
 
 
+@pytest.mark.req("REQ-002", "REQ-003", "REQ-004", "REQ-005", "REQ-006", "REQ-007", "REQ-008")
 def test_examples_rank_every_cause() -> None:
     got = {c.cause for n in FILES for c in result(n).differential}
     assert set(get_args(Cause)) - got == set()
 
 
+@pytest.mark.req("REQ-010", "REQ-011", "REQ-012", "REQ-016")
 def test_examples_recommend_every_workup_test() -> None:
     got = {w.test for n in FILES for w in result(n).workup}
     assert set(get_args(WorkupTest)) - got == set()

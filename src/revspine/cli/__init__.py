@@ -5,7 +5,8 @@ and Typer at module level; pydantic models, the engine, YAML, Jinja2 and Rich ar
 inside the command that needs them. ``--version`` is answered before Typer is imported.
 
 Exit codes: 0 success; 2 invalid input or usage (every problem is printed to stderr as
-``path: message``); 1 internal error (a bug). Results go to stdout, progress and errors to stderr.
+``path: message``); 3 a check found problems (``trace --check``, ``knowledge
+check-changelog``); 1 internal error (a bug). Results go to stdout, progress and errors to stderr.
 """
 
 from __future__ import annotations

@@ -17,12 +17,15 @@ from typing import TYPE_CHECKING, NoReturn
 import typer
 
 if TYPE_CHECKING:
+    from revspine.adapters.fhir import ImportResult
     from revspine.domain.case import Case
     from revspine.errors import FieldProblem
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_INPUT = 2
+EXIT_CHECK = 3
+"""A check command (``trace --check``, ``knowledge check-changelog``) found problems."""
 
 DATE_FORMATS = ["%Y-%m-%d"]
 """The only accepted spelling of ``--as-of`` (ISO 8601 calendar date)."""
@@ -138,16 +141,26 @@ def resolve_as_of(
     return case.assessment_date, []
 
 
-def load_checked_case(path: Path, explicit_as_of: date | None) -> tuple[Case, date]:
-    """Load a case file, resolve ``as_of`` and run the temporal/consistency checks.
+def load_checked_case(
+    path: Path, explicit_as_of: date | None, imports: list[ImportResult] | None = None
+) -> tuple[Case, date]:
+    """Load a case file (or a FHIR R4 Bundle), resolve ``as_of`` and run the temporal/consistency
+    checks. A bundle's unmapped items, warnings and notes are printed to stderr and its import
+    result is appended to ``imports``.
 
     Raises CaseValidationError with every problem (schema problems first, then checks).
     """
     from revspine.casefile import load_case
+    from revspine.cli.fhir import report_import
     from revspine.domain.checks import check_case
     from revspine.errors import CaseValidationError
 
-    case = load_case(path)
+    def _on_import(result: ImportResult) -> None:
+        report_import(result, str(path))
+        if imports is not None:
+            imports.append(result)
+
+    case = load_case(path, as_of=explicit_as_of, on_fhir_import=_on_import)
     when, problems = resolve_as_of(case, explicit_as_of, date.today())
     problems = problems + check_case(case, when)
     if problems:

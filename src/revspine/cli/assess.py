@@ -12,6 +12,7 @@ import typer
 from revspine.cli._common import DATE_FORMATS, as_date, cli_errors, write_output
 
 if TYPE_CHECKING:
+    from revspine.adapters.fhir import ImportResult
     from revspine.domain.assessment import Assessment
     from revspine.domain.case import Case
 
@@ -22,12 +23,15 @@ class AssessFormat(StrEnum):
     text = "text"
     json = "json"
     html = "html"
+    fhir = "fhir"
 
 
 CaseArg = Annotated[
     Path,
     typer.Argument(
-        help="Case file: YAML (.yaml/.yml) or JSON (.json).", metavar="CASE", show_default=False
+        help="Case file: YAML (.yaml/.yml) or JSON (.json), or a FHIR R4 Bundle (.json).",
+        metavar="CASE",
+        show_default=False,
     ),
 ]
 AsOfOpt = Annotated[
@@ -66,6 +70,14 @@ def assess(
     ] = None,
     knowledge: KnowledgeOpt = None,
     as_of: AsOfOpt = None,
+    sensitivity: Annotated[
+        bool,
+        typer.Option(
+            "--sensitivity/--no-sensitivity",
+            help="With an incomplete workup, show which missing test would change the "
+            "disposition (re-assesses hypothetical results; on by default in every format).",
+        ),
+    ] = True,
 ) -> None:
     """Assess one case: disposition, red flags, differential, workup and plan, with reasons."""
     with cli_errors():
@@ -73,9 +85,15 @@ def assess(
         from revspine.engine import assess as run_assessment
         from revspine.knowledge import load_knowledge
 
-        case, when = load_checked_case(case_file, as_date(as_of))
+        imports: list[ImportResult] = []
+        case, when = load_checked_case(case_file, as_date(as_of), imports)
         kb = load_knowledge(override=knowledge)
-        result = run_assessment(case, kb, when)
+        result = run_assessment(case, kb, when, sensitivity=sensitivity)
+        if output_format is AssessFormat.fhir:
+            from revspine.cli.fhir import emit_fhir
+
+            emit_fhir(result, imports, out)
+            return
         _emit(result, case, output_format, out)
 
 

@@ -143,6 +143,7 @@ def catalog_data(selected: list[Rule], kb: Knowledge) -> dict[str, Any]:
                 "title": r.title,
                 "evidence": list(r.evidence),
                 "unverified": r.unverified,
+                "requirements": list(r.requirements),
                 "params": [_param(kb, key) for key in r.params],
                 "doc": r.doc,
             }
@@ -256,6 +257,7 @@ def _rule_markdown(r: Rule, kb: Knowledge) -> list[str]:
         f"- **Step:** {r.step}",
         f"- **Evidence:** {_evidence(r.evidence)}",
         f"- **Status:** {'⚠ relies on an unverified fact' if r.unverified else 'verified facts'}",
+        f"- **Requirements:** {', '.join(r.requirements) or 'none'} (`safety/requirements.toml`)",
     ]
     if r.params:
         lines += ["", "| Parameter | Value | Unit | Status | Sources |", "|---|---|---|---|---|"]

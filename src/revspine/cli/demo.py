@@ -87,7 +87,7 @@ def _run_one(path: Path, out: Path) -> _Row:
         problems += check_case(case, when)
         if problems:
             raise CaseValidationError(problems, str(path))
-        result = assess(case, None, when)
+        result = assess(case, None, when, sensitivity=True)
     except InputError as exc:
         echo_err(f"revspine: {exc}")
         return _Row(path.stem, None)

@@ -200,6 +200,48 @@ class Derived(_Out):
     prior_ops_odds_ratio: float | None = None
 
 
+class HypotheticalResult(_Out):
+    """One plausible result of a missing test and the disposition the case would then reach.
+
+    Hypothetical: computed on a copy of the case, never a patient fact."""
+
+    result: str = Field(description="Result code, e.g. 'raised', 'positive_L5', 'normal'.")
+    label: str = Field(description="The hypothetical result in words, with value and unit.")
+    disposition: Disposition = Field(
+        description="Disposition with this result added and nothing else changed."
+    )
+    still_blocking: list[WorkupTest] = Field(
+        default_factory=list, description="Tests that would still block the decision."
+    )
+    with_rest: list[Disposition] = Field(
+        default_factory=list,
+        description="Dispositions reachable once the other blocking tests have results too "
+        "(every combination of their plausible results); empty when no other test blocks or "
+        "there are too many combinations.",
+    )
+
+
+class SensitivityItem(_Out):
+    """A missing test: its plausible results and the disposition each would lead to."""
+
+    test: WorkupTest
+    blocks_decision: bool
+    simulated: bool = Field(
+        True, description="False when the case model cannot represent the test's results."
+    )
+    note: str | None = None
+    results: list[HypotheticalResult] = Field(default_factory=list)
+    outcomes: int = Field(0, description="Number of distinct dispositions across the results.")
+    decisive: bool = Field(
+        False, description="True when at least two results lead to different dispositions."
+    )
+    decisive_with_rest: bool = Field(
+        False,
+        description="True when, with the other blocking tests completed, the results lead to "
+        "different sets of possible dispositions.",
+    )
+
+
 class Assessment(_Out):
     """The full, explainable assessment of one case."""
 
@@ -220,3 +262,9 @@ class Assessment(_Out):
     warnings: list[Warning] = Field(default_factory=list)
     derived: Derived
     rules_fired: list[str] = Field(default_factory=list)
+    sensitivity: list[SensitivityItem] = Field(
+        default_factory=list,
+        description="Decision sensitivity (opt-in; incomplete workup only): each missing test's "
+        "plausible results and the disposition each would lead to, most decisive first. "
+        "Hypothetical results, not patient data.",
+    )

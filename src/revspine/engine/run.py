@@ -55,8 +55,19 @@ def _finalise_differential(ctx: Ctx) -> None:
         cb.likelihood = _likelihood(cb)
 
 
-def assess(case: Case, knowledge: Knowledge | None = None, as_of: date | None = None) -> Assessment:
-    """Assess one case. ``as_of`` defaults to the case's assessment date; one of them is needed."""
+def assess(
+    case: Case,
+    knowledge: Knowledge | None = None,
+    as_of: date | None = None,
+    *,
+    sensitivity: bool = False,
+) -> Assessment:
+    """Assess one case. ``as_of`` defaults to the case's assessment date; one of them is needed.
+
+    ``sensitivity=True`` adds the decision-sensitivity analysis to an incomplete-workup
+    assessment (each missing test's plausible results and the disposition each would lead to;
+    see :mod:`revspine.engine.sensitivity`). It re-runs the engine on hypothetical copies of the
+    case, so it is opt-in; the rest of the assessment is identical either way."""
     kb = knowledge or load_knowledge()
     when = as_of or case.assessment_date
     if when is None:
@@ -74,7 +85,12 @@ def assess(case: Case, knowledge: Knowledge | None = None, as_of: date | None = 
             r.fn(ctx)
         except Exception as exc:  # a rule bug must name the rule
             raise EngineError(r.id, exc) from exc
-    return _build(ctx)
+    result = _build(ctx)
+    if sensitivity and result.disposition.code == "incomplete_workup":
+        from revspine.engine.sensitivity import analyse
+
+        result = result.model_copy(update={"sensitivity": analyse(case, kb, when, result)})
+    return result
 
 
 def _build(ctx: Ctx) -> Assessment:

@@ -253,6 +253,7 @@ def _context(a: Assessment, case: Case | None, knowledge: Knowledge | None) -> d
     return {
         "a": a,
         "label": DISPOSITION_LABELS[a.disposition.code],
+        "disposition_labels": DISPOSITION_LABELS,
         "sha_short": a.knowledge.sha256[:12],
         "overrides": [_override(o) for o in a.knowledge.overrides],
         "surgeries": _surgeries(case),

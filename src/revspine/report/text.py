@@ -1,7 +1,7 @@
 """The terminal report: one assessment as Rich renderables, summary first.
 
 Order: disposition banner (red when urgent), red flags, ranked differential, missing workup,
-optimisation, surgical planning, post-operative orders, non-surgical plan, missing data,
+decision sensitivity (which missing test would change the disposition), optimisation, surgical planning, post-operative orders, non-surgical plan, missing data,
 warnings, derived values, knowledge base (version, hash, site overrides), and the intended-use
 notice. Every row shows the rule id that produced it so the clinician can look it up in
 ``revspine rules``. All text from the assessment is rendered literally (never as Rich markup).
@@ -52,6 +52,8 @@ def render_text(assessment: Assessment) -> RenderableType:
         parts.append(_red_flags(a))
     parts.append(_differential(a))
     parts.append(_workup(a))
+    if a.sensitivity:
+        parts.append(_sensitivity(a))
     for title, items in (
         ("Pre-operative optimisation", a.optimisation),
         ("Surgical planning", a.surgical_planning),
@@ -223,6 +225,40 @@ def _workup(a: Assessment) -> RenderableType:
             _t(w.reason),
             _t(w.rule_id),
         )
+    return table
+
+
+def _sensitivity(a: Assessment) -> Table:
+    """Which missing test would change the disposition (hypothetical results, never patient
+    data), most decisive first."""
+    table = _table(
+        "Decision sensitivity — hypothetical results, not patient data",
+        "Missing test",
+        "If the result were…",
+        "Disposition",
+        "With the other blocking tests done",
+        wide={0: 2, 1: 4, 3: 3},
+    )
+    for item in a.sensitivity:
+        verdict = (
+            "DECISIVE"
+            if item.decisive
+            else ("decides with the others" if item.decisive_with_rest else "changes nothing alone")
+        )
+        head = _t(_label(item.test), "bold" if item.decisive else "")
+        head.append(f"\n{verdict}", style="bold" if item.decisive else "dim")
+        if not item.results:
+            table.add_row(head, _t(item.note or "not simulated", "dim"), _t("—"), _t(""))
+            continue
+        for i, r in enumerate(item.results):
+            table.add_row(
+                head if i == 0 else _t(""),
+                _t(r.label),
+                _t(_label(r.disposition), _DISPOSITION_STYLE.get(r.disposition, "")),
+                _t(", ".join(_label(d) for d in r.with_rest) or "—", "dim"),
+            )
+        if item.note:
+            table.add_row(_t(""), _t(item.note, "dim"), _t(""), _t(""))
     return table
 
 

@@ -75,14 +75,19 @@ def _radicular_concordance(ctx: Ctx, cause: str, hits: list[FindingHit]) -> None
         for h in hits
         if set(h.levels) & matching
     )
+    side_unknown: str | None = None
     for h in hits:
         if set(h.levels) & matching:
             if side is None and h.side in ("left", "right"):
+                side_unknown = "side of the leg pain not recorded"
                 ctx.missing(
                     "symptoms.radicular_side",
                     f"side of the leg pain, to match the {h.side} {h.code.replace('_', ' ')}",
                 )
             if h.side is None and side in ("left", "right"):
+                side_unknown = (
+                    side_unknown or "side of the lesion not recorded in the imaging report"
+                )
                 ctx.missing(
                     f"{h.path}.side",
                     f"side of the {h.code.replace('_', ' ')}, to match the {side} leg pain",
@@ -141,6 +146,26 @@ def _radicular_concordance(ctx: Ctx, cause: str, hits: list[FindingHit]) -> None
             None,
             "multilevel disease: the symptomatic level needs a selective nerve root block",
         )
+    elif side_unknown:
+        # REFERENCE §5.1: concordance is level AND side; an unrecorded side is not a match.
+        cb.concordant, cb.concordance_note = None, side_unknown
+    elif neuropathy_only := [
+        (i, e)
+        for i, e in enumerate(ctx.case.electrodiagnostics)
+        if e.result == "peripheral_neuropathy"
+    ]:
+        i, e = neuropathy_only[-1]
+        ctx.oppose(
+            cause,
+            True,
+            "EMG/NCS shows a peripheral neuropathy and no radiculopathy.",
+            "supporting",
+            [Fact(field=f"electrodiagnostics[{i}].result", value=e.result)],
+        )
+        cb.concordant, cb.concordance_note = (
+            None,
+            "EMG/NCS shows neuropathy without radiculopathy: a selective nerve root block must confirm the root",
+        )
     else:
         cb.concordant, cb.concordance_note = (
             True,
@@ -169,6 +194,7 @@ def _radicular_concordance(ctx: Ctx, cause: str, hits: list[FindingHit]) -> None
         "infection.crp_normalisation_days",
         "infection.esr_nonspecific_until_days",
     ),
+    requirements=("REQ-002", "REQ-014", "REQ-103", "REQ-108"),
 )
 def infection(ctx: Ctx) -> None:
     """Infection is suspected from fever, chills, wound drainage, imaging (discitis, abscess,
@@ -327,6 +353,7 @@ def infection(ctx: Ctx) -> None:
         "fusion.motion_threshold_deg",
         "vitamin_d.deficient_below_ng_ml",
     ),
+    requirements=("REQ-003", "REQ-011"),
 )
 def pseudarthrosis(ctx: Ctx) -> None:
     """After a fusion, non-union is shown by fine-cut CT (no bridging bone, lucent gap), motion
@@ -459,7 +486,12 @@ def pseudarthrosis(ctx: Ctx) -> None:
             ctx.missing("symptoms.axial_pain", "needed to link a non-union to the pain")
 
 
-@rule("DX003", "Hardware failure (loosening, breakage)", evidence=("6", "30"))
+@rule(
+    "DX003",
+    "Hardware failure (loosening, breakage)",
+    evidence=("6", "30"),
+    requirements=("REQ-003",),
+)
 def hardware_failure(ctx: Ctx) -> None:
     """Screw loosening (lucency/halo), rod or screw breakage, cage subsidence on radiographs or
     CT; instrumented patients with mechanical pain are at risk. Hardware failure 2.7% after
@@ -508,7 +540,13 @@ def hardware_failure(ctx: Ctx) -> None:
             cb.concordant, cb.concordance_note = True, "axial pain with failed hardware"
 
 
-@rule("DX004", "Hardware malposition", evidence=("8", "116"), params=("blocks.snrb_positive_pct",))
+@rule(
+    "DX004",
+    "Hardware malposition",
+    evidence=("8", "116"),
+    params=("blocks.snrb_positive_pct",),
+    requirements=("REQ-003", "REQ-012", "REQ-110"),
+)
 def hardware_malposition(ctx: Ctx) -> None:
     """A misplaced screw or cage can injure or compress a root: new radicular pain or deficit
     right after instrumented surgery (W0) points to it; CT shows it. Evidence: [8][116]."""
@@ -545,6 +583,7 @@ def hardware_malposition(ctx: Ctx) -> None:
         "blocks.facet_positive_pct_single",
         "blocks.snrb_positive_pct",
     ),
+    requirements=("REQ-004", "REQ-012", "REQ-110"),
 )
 def adjacent_segment(ctx: Ctx) -> None:
     """Degeneration at the segment next to a fusion, usually years later (radiographic ASD ~19%
@@ -663,6 +702,7 @@ def adjacent_segment(ctx: Ctx) -> None:
     "Recurrent disc herniation",
     evidence=("7", "8", "9", "10", "49", "50", "88"),
     params=("windows.pain_free_interval_good_months", "blocks.snrb_positive_pct"),
+    requirements=("REQ-005", "REQ-012", "REQ-110"),
 )
 def recurrent_herniation(ctx: Ctx) -> None:
     """After a discectomy or decompression: radicular pain returning after a pain-free interval
@@ -750,6 +790,7 @@ def recurrent_herniation(ctx: Ctx) -> None:
     evidence=("2", "3", "98"),
     unverified=True,
     params=("blocks.snrb_positive_pct",),
+    requirements=("REQ-004", "REQ-110"),
 )
 def residual_stenosis(ctx: Ctx) -> None:
     """Missed or under-treated lateral (foraminal/lateral-recess) stenosis was the primary cause
@@ -799,7 +840,12 @@ def residual_stenosis(ctx: Ctx) -> None:
         )
 
 
-@rule("DX008", "Epidural fibrosis / arachnoiditis", evidence=("9", "10", "49", "91", "3"))
+@rule(
+    "DX008",
+    "Epidural fibrosis / arachnoiditis",
+    evidence=("9", "10", "49", "91", "3"),
+    requirements=("REQ-005",),
+)
 def epidural_fibrosis(ctx: Ctx) -> None:
     """Scar enhances early on gadolinium MRI, unlike disc [9][10]; burning, continuous,
     non-dermatomal pain suggests neuropathic pain, fibrosis or arachnoiditis [91][3]. A poor
@@ -844,6 +890,7 @@ def epidural_fibrosis(ctx: Ctx) -> None:
     "Sagittal imbalance / flatback",
     evidence=("41", "42", "99", "119"),
     params=("sagittal.pi_ll_deg", "sagittal.sva_cm", "sagittal.pt_deg"),
+    requirements=("REQ-005",),
 )
 def sagittal(ctx: Ctx) -> None:
     """Grades PI−LL, SVA and PT with the SRS–Schwab modifiers (RULE-A1) [41][42]; any modifier
@@ -895,6 +942,7 @@ def sagittal(ctx: Ctx) -> None:
     "Segmental instability or painful pars defect",
     evidence=("6", "3", "seed"),
     params=("blocks.pars_positive_pct",),
+    requirements=("REQ-005", "REQ-012"),
 )
 def instability(ctx: Ctx) -> None:
     """Instability after a decompression (iatrogenic) or a pars defect causes mechanical axial
@@ -978,6 +1026,7 @@ def instability(ctx: Ctx) -> None:
     "Inadequate decompression or wrong level",
     evidence=("2", "3", "8"),
     params=("blocks.snrb_positive_pct",),
+    requirements=("REQ-005", "REQ-110"),
 )
 def wrong_level(ctx: Ctx) -> None:
     """Pain that never improved after surgery points to the wrong diagnosis, the wrong level or
@@ -1055,7 +1104,7 @@ def wrong_level(ctx: Ctx) -> None:
         )
 
 
-@rule("DX012", "Hip pathology", evidence=(), unverified=True)
+@rule("DX012", "Hip pathology", evidence=(), unverified=True, requirements=("REQ-006",))
 def hip(ctx: Ctx) -> None:
     """Groin or anterior-thigh pain and painful, reduced internal rotation point to the hip; a
     hip X-ray or intra-articular injection confirms it (REFERENCE.md §3.1, unverified common
@@ -1099,6 +1148,7 @@ def hip(ctx: Ctx) -> None:
     "Sacroiliac joint pain",
     evidence=("51", "52", "53", "54", "55"),
     params=("blocks.si_joint_positive_pct", "blocks.si_provocation_min_positive"),
+    requirements=("REQ-006", "REQ-012"),
 )
 def sacroiliac(ctx: Ctx) -> None:
     """New buttock pain below L5, focal PSIS tenderness and ≥ 2 positive provocation tests,
@@ -1166,7 +1216,13 @@ def sacroiliac(ctx: Ctx) -> None:
         )
 
 
-@rule("DX014", "Peripheral neuropathy", evidence=("seed",), unverified=True)
+@rule(
+    "DX014",
+    "Peripheral neuropathy",
+    evidence=("seed",),
+    unverified=True,
+    requirements=("REQ-006", "REQ-016"),
+)
 def neuropathy(ctx: Ctx) -> None:
     """Symmetric, stocking-distribution, length-dependent symptoms — often diabetic — mimic
     radiculopathy; EMG/NCS separates them (seed document; details unverified common practice)."""
@@ -1216,6 +1272,7 @@ def neuropathy(ctx: Ctx) -> None:
     evidence=(),
     params=("vascular.abi_abnormal_below",),
     unverified=True,
+    requirements=("REQ-006",),
 )
 def vascular(ctx: Ctx) -> None:
     """Calf pain on walking relieved by standing still, weak pulses or known arterial disease
@@ -1247,7 +1304,7 @@ def vascular(ctx: Ctx) -> None:
             ctx.oppose(c, False, "Vascular study normal.", "confirmatory", [fact])
 
 
-@rule("DX016", "Widespread pain syndrome", evidence=("seed", "4"))
+@rule("DX016", "Widespread pain syndrome", evidence=("seed", "4"), requirements=("REQ-007",))
 def widespread(ctx: Ctx) -> None:
     """Fibromyalgia or pain in many body regions: further spine surgery has little chance of
     helping; treat non-surgically (seed document; [4])."""
@@ -1277,6 +1334,7 @@ def widespread(ctx: Ctx) -> None:
     "Psychosocial contributors",
     evidence=("4", "73", "75", "76", "77"),
     params=("psychosocial.phq9_threshold", "psychosocial.pcs_threshold"),
+    requirements=("REQ-007", "REQ-026"),
 )
 def psychosocial(ctx: Ctx) -> None:
     """Yellow flags (RULE-Y1): PHQ-9 ≥ 10, pain catastrophizing ≥ 30, STarT Back high risk,
@@ -1299,7 +1357,12 @@ def psychosocial(ctx: Ctx) -> None:
         )
 
 
-@rule("DX018", "Smoking as a contributor", evidence=("31", "32", "33", "35"))
+@rule(
+    "DX018",
+    "Smoking as a contributor",
+    evidence=("31", "32", "33", "35"),
+    requirements=("REQ-008",),
+)
 def smoking(ctx: Ctx) -> None:
     """Smoking raises non-union (26.5% vs 14.2%), infection and adjacent-segment risk [31][33];
     it is a contributor to failure, not a pain generator of its own."""

@@ -38,6 +38,7 @@ def _set(
     "DS001",
     "Disposition (RULE-D-main)",
     evidence=("seed", "1", "3", "4", "49", "50", "77", "78", "79"),
+    requirements=("REQ-017", "REQ-101", "REQ-104", "REQ-105"),
 )
 def disposition(ctx: Ctx) -> None:
     """Decides the next step. Red flags → ``urgent`` (RULE-R1). Missing diagnostic workup, or a
@@ -188,7 +189,12 @@ VETO_FACTS = (
 )
 
 
-@rule("DS002", "Unknowns behind a revision suggestion", evidence=("seed", "3"))
+@rule(
+    "DS002",
+    "Unknowns behind a revision suggestion",
+    evidence=("seed", "3"),
+    requirements=("REQ-102", "REQ-104"),
+)
 def unknowns_behind_candidacy(ctx: Ctx) -> None:
     """When revision is suggested, every fact that would have stopped or delayed it but was not
     recorded is listed as missing data, so the surgeon can confirm it is absent: unknown is never

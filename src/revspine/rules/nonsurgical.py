@@ -66,7 +66,7 @@ def _plan_applies(ctx: Ctx) -> bool:
     return ctx.out.disposition == "non_surgical"
 
 
-@rule("NS001", "Physical therapy", evidence=("seed", "4"))
+@rule("NS001", "Physical therapy", evidence=("seed", "4"), requirements=("REQ-018",))
 def physical_therapy(ctx: Ctx) -> None:
     """Physical therapy to restore function is the base of non-surgical care (seed document;
     multidisciplinary care preferred for patients unlikely to benefit from surgery [4])."""
@@ -84,6 +84,7 @@ def physical_therapy(ctx: Ctx) -> None:
     "Behavioural health",
     evidence=("seed", "4", "76", "77"),
     params=("psychosocial.pcs_threshold", "psychosocial.phq9_threshold"),
+    requirements=("REQ-007", "REQ-018"),
 )
 def behavioural_health(ctx: Ctx) -> None:
     """Behavioural health addresses mental and emotional health (seed document); yellow flags
@@ -102,7 +103,7 @@ def behavioural_health(ctx: Ctx) -> None:
         )
 
 
-@rule("NS003", "Pain management", evidence=("seed", "4"))
+@rule("NS003", "Pain management", evidence=("seed", "4"), requirements=("REQ-018",))
 def pain_management(ctx: Ctx) -> None:
     """Pain-management programme; opioids are rarely beneficial in FBSS [4] (seed document)."""
     if _plan_applies(ctx):
@@ -125,6 +126,7 @@ def pain_management(ctx: Ctx) -> None:
     evidence=("44", "45", "46", "47", "92", "93", "106"),
     params=("scs.min_nrs", "scs.min_duration_months", "scs.trial_success_pct"),
     unverified=True,
+    requirements=("REQ-018",),
 )
 def scs(ctx: Ctx) -> None:
     """SCS is considered for predominantly neuropathic leg pain (leg ≥ back) of NRS ≥ 5 for
@@ -181,7 +183,12 @@ def scs(ctx: Ctx) -> None:
     )
 
 
-@rule("NS005", "Referral for non-spinal generators", evidence=("seed", "4", "52", "55"))
+@rule(
+    "NS005",
+    "Referral for non-spinal generators",
+    evidence=("seed", "4", "52", "55"),
+    requirements=("REQ-006", "REQ-018"),
+)
 def referrals(ctx: Ctx) -> None:
     """Likely non-spinal or non-structural generators go to the right service: hip
     (orthopaedics), SI joint (interventional / SI management), peripheral neuropathy (neurology),

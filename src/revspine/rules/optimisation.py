@@ -76,6 +76,7 @@ def hba1c_band(ctx: Ctx) -> tuple[str, Fact | None]:
     "Smoking cessation before elective revision (RULE-SM1)",
     evidence=("31", "32", "34", "35", "36"),
     params=("smoking.abstinence_before_weeks", "smoking.abstinence_after_months"),
+    requirements=("REQ-008", "REQ-020"),
 )
 def smoking(ctx: Ctx) -> None:
     """Smokers have more non-union (26.5% vs 14.2%) [31]; abstinence ≥ 4 weeks before surgery
@@ -124,6 +125,7 @@ def smoking(ctx: Ctx) -> None:
         "currency.nutrition_labs_valid_days",
         "nutrition.multiple_surgeries_min",
     ),
+    requirements=("REQ-015", "REQ-020"),
 )
 def nutrition(ctx: Ctx) -> None:
     """Malnutrition = albumin < 3.5 g/dL, transferrin < 200 mg/dL, lymphocytes < 1500/µL or
@@ -172,6 +174,7 @@ def nutrition(ctx: Ctx) -> None:
         "glycaemia.hba1c_defer_pct",
         "currency.hba1c_valid_days",
     ),
+    requirements=("REQ-020",),
 )
 def glucose(ctx: Ctx) -> None:
     """HbA1c < 7.0% acceptable; 7.0–7.9% elevated risk (optimise); ≥ 8.0% defer elective
@@ -217,6 +220,7 @@ def glucose(ctx: Ctx) -> None:
     "Vitamin D (RULE-D1)",
     evidence=("28", "29", "30"),
     params=("vitamin_d.deficient_below_ng_ml", "vitamin_d.insufficient_below_ng_ml"),
+    requirements=("REQ-020",),
 )
 def vitamin_d(ctx: Ctx) -> None:
     """25-OH vitamin D < 20 ng/mL deficient, 20–29 insufficient [28]; deficiency is associated

@@ -80,6 +80,7 @@ def _applies(ctx: Ctx) -> bool:
         "smoking.abstinence_before_weeks",
         "vitamin_d.deficient_below_ng_ml",
     ),
+    requirements=("REQ-019", "REQ-020"),
 )
 def timing(ctx: Ctx) -> None:
     """Elective revision waits until every gate is met: infection excluded or treated,
@@ -132,7 +133,13 @@ def timing(ctx: Ctx) -> None:
     )
 
 
-@rule("PL002", "Surgical approach", evidence=("6", "8", "50", "107"), unverified=True)
+@rule(
+    "PL002",
+    "Surgical approach",
+    evidence=("6", "8", "50", "107"),
+    unverified=True,
+    requirements=("REQ-019",),
+)
 def approach(ctx: Ctx) -> None:
     """Address the failed column: a posterior non-union is often revised through an anterior or
     lateral interbody approach [6][107] (ALIF resolved back and leg pain in 60.9% of 46 FBSS
@@ -186,7 +193,12 @@ def approach(ctx: Ctx) -> None:
         )
 
 
-@rule("PL003", "Levels from concordant findings", evidence=("99", "87", "108"))
+@rule(
+    "PL003",
+    "Levels from concordant findings",
+    evidence=("99", "87", "108"),
+    requirements=("REQ-019", "REQ-110"),
+)
 def levels(ctx: Ctx) -> None:
     """Treat the levels where imaging, the clinical pattern and any block agree; include
     unstable or stenotic segments; avoid ending a construct at a degenerated or kyphotic junction
@@ -241,6 +253,7 @@ def levels(ctx: Ctx) -> None:
         "sagittal.ll_target_alt_slope",
         "sagittal.ll_target_alt_intercept_deg",
     ),
+    requirements=("REQ-019",),
 )
 def alignment(ctx: Ctx) -> None:
     """Grades PI−LL, SVA and PT (SRS–Schwab 0 / + / ++) and shows two lumbar-lordosis targets,
@@ -285,6 +298,7 @@ def alignment(ctx: Ctx) -> None:
     "Prognosis from the number of prior operations (RULE-P1)",
     evidence=("48", "89"),
     params=("prior_operations.odds_ratio_not_acceptable",),
+    requirements=("REQ-019", "REQ-026"),
 )
 def prior_operations(ctx: Ctx) -> None:
     """The chance of an acceptable result falls with each operation: odds of not reaching

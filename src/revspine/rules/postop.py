@@ -54,6 +54,7 @@ def severe_beta_lactam_allergy(ctx: Ctx) -> tuple[bool | None, list[Fact]]:
         "antibiotics.beta_lactam_allergy_agent",
         "antibiotics.redose_blood_loss_ml",
     ),
+    requirements=("REQ-021", "REQ-106", "REQ-111"),
 )
 def antibiotics(ctx: Ctx) -> None:
     """Cefazolin 2 g IV (3 g at ≥ 120 kg) within 60 min before incision, redosed every 4 h (and
@@ -217,6 +218,7 @@ def caprini(ctx: Ctx) -> tuple[int, list[str], list[str]]:
         "vte.caprini_version",
     ),
     unverified=True,
+    requirements=("REQ-022", "REQ-106", "REQ-112"),
 )
 def vte(ctx: Ctx) -> None:
     """Mechanical prophylaxis (IPC from induction) always (unverified default). Pharmacologic
@@ -274,6 +276,7 @@ def vte(ctx: Ctx) -> None:
         "nutrition.prealbumin_low_mg_dl",
         "nutrition.transferrin_low_mg_dl",
     ),
+    requirements=("REQ-015", "REQ-023", "REQ-106"),
 )
 def nutritional_support(ctx: Ctx) -> None:
     """Nutritional support after revision (seed document §2c): protein is the main modifiable
@@ -298,7 +301,12 @@ def nutritional_support(ctx: Ctx) -> None:
     )
 
 
-@rule("PO004", "Brace (surgeon preference)", evidence=("68", "69", "70", "71"))
+@rule(
+    "PO004",
+    "Brace (surgeon preference)",
+    evidence=("68", "69", "70", "71"),
+    requirements=("REQ-024", "REQ-106"),
+)
 def brace(ctx: Ctx) -> None:
     """Bracing after lumbar fusion did not change ODI, pain, complications or fusion in 5 RCTs
     [69][70][68] and raised costs ~41% [71]: offered as surgeon preference, not as evidence-based
@@ -318,6 +326,7 @@ def brace(ctx: Ctx) -> None:
     "No smoking",
     evidence=("seed", "31", "33"),
     params=("smoking.abstinence_after_months",),
+    requirements=("REQ-008", "REQ-025", "REQ-106"),
 )
 def no_smoking(ctx: Ctx) -> None:
     """No smoking after surgery (seed document §2e): quitting > 6 months after fusion lowers

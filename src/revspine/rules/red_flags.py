@@ -12,7 +12,11 @@ from revspine.rules.registry import rule
 
 
 @rule(
-    "RF001", "Cauda equina syndrome", evidence=("79",), params=("red_flags.post_void_residual_ml",)
+    "RF001",
+    "Cauda equina syndrome",
+    evidence=("79",),
+    params=("red_flags.post_void_residual_ml",),
+    requirements=("REQ-001", "REQ-101"),
 )
 def cauda_equina(ctx: Ctx) -> None:
     """Bladder or bowel dysfunction, saddle anaesthesia, or a post-void residual above the
@@ -34,7 +38,13 @@ def cauda_equina(ctx: Ctx) -> None:
         )
 
 
-@rule("RF002", "Progressive or new neurological deficit", evidence=("78",), unverified=True)
+@rule(
+    "RF002",
+    "Progressive or new neurological deficit",
+    evidence=("78",),
+    unverified=True,
+    requirements=("REQ-001", "REQ-101"),
+)
 def progressive_deficit(ctx: Ctx) -> None:
     """New or worsening weakness needs urgent imaging: a compressive lesion (hematoma, abscess,
     fragment, misplaced screw) may be evolving. Weakness that is progressive, or any weakness in
@@ -55,7 +65,12 @@ def progressive_deficit(ctx: Ctx) -> None:
         )
 
 
-@rule("RF003", "Spinal infection or epidural abscess", evidence=("78", "seed"))
+@rule(
+    "RF003",
+    "Spinal infection or epidural abscess",
+    evidence=("78", "seed"),
+    requirements=("REQ-001", "REQ-014", "REQ-101"),
+)
 def spinal_infection(ctx: Ctx) -> None:
     """Fever or chills after spine surgery, or imaging showing discitis, osteomyelitis or an
     epidural abscess, may mean a deep infection; once weakness appears paralysis may follow within
@@ -75,7 +90,12 @@ def spinal_infection(ctx: Ctx) -> None:
         )
 
 
-@rule("RF004", "Deep surgical-site infection or wound breakdown", evidence=("seed", "12"))
+@rule(
+    "RF004",
+    "Deep surgical-site infection or wound breakdown",
+    evidence=("seed", "12"),
+    requirements=("REQ-001", "REQ-014", "REQ-101"),
+)
 def wound(ctx: Ctx) -> None:
     """Wound drainage, erythema or dehiscence is a sign of surgical-site infection and needs labs,
     imaging and surgical review the same day. Evidence: seed document; [12]."""
@@ -98,6 +118,7 @@ def wound(ctx: Ctx) -> None:
     "Abnormal CRP kinetics after surgery",
     evidence=("11", "12"),
     params=("infection.crp_kinetics_peak_day", "infection.crp_normalisation_days"),
+    requirements=("REQ-001", "REQ-002", "REQ-101"),
 )
 def crp_kinetics(ctx: Ctx) -> None:
     """In the first two weeks absolute CRP cut-offs are unreliable; a second rise after the
@@ -125,7 +146,12 @@ def crp_kinetics(ctx: Ctx) -> None:
             return
 
 
-@rule("RF006", "Compressive hematoma", evidence=("116",))
+@rule(
+    "RF006",
+    "Compressive hematoma",
+    evidence=("116",),
+    requirements=("REQ-001", "REQ-101"),
+)
 def hematoma(ctx: Ctx) -> None:
     """An epidural hematoma on post-operative imaging is a compressive lesion that can cause
     cauda equina syndrome or a progressive deficit. Evidence: [116] (pain-clinic cause list)."""
@@ -140,7 +166,13 @@ def hematoma(ctx: Ctx) -> None:
         )
 
 
-@rule("RF007", "Fracture", evidence=(), unverified=True)
+@rule(
+    "RF007",
+    "Fracture",
+    evidence=(),
+    unverified=True,
+    requirements=("REQ-001", "REQ-101"),
+)
 def fracture(ctx: Ctx) -> None:
     """A fracture on current imaging, recent trauma, or sudden severe pain with osteoporosis or
     long-term steroids needs imaging before any other step. REFERENCE.md §3.3 marks the triggers
@@ -166,6 +198,7 @@ def fracture(ctx: Ctx) -> None:
     evidence=("1",),
     params=("red_flags.malignancy_age_years",),
     unverified=True,
+    requirements=("REQ-001", "REQ-101"),
 )
 def malignancy(ctx: Ctx) -> None:
     """Active cancer, or a history of cancer with unexplained weight loss or night pain, or
@@ -195,7 +228,12 @@ def malignancy(ctx: Ctx) -> None:
         )
 
 
-@rule("RF009", "PHQ-9 item 9: thoughts of self-harm", evidence=("73b",))
+@rule(
+    "RF009",
+    "PHQ-9 item 9: thoughts of self-harm",
+    evidence=("73b",),
+    requirements=("REQ-001", "REQ-026", "REQ-101"),
+)
 def self_harm(ctx: Ctx) -> None:
     """Any answer above 0 to PHQ-9 item 9 (thoughts of being better off dead or of self-harm)
     needs immediate clinical follow-up regardless of the total. Evidence: [73b]."""

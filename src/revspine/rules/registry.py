@@ -3,6 +3,8 @@
 A rule is a small pure function of the assessment context. Ids are grouped by pathway step
 (``RF`` red flags, ``DX`` differential, ``WU`` workup, ``DS`` disposition, ``OP`` optimisation,
 ``PL`` planning, ``PO`` post-operative orders, ``NS`` non-surgical plan) and never reused.
+Each rule names the requirements it implements (``requirements=("REQ-…",)``); ``revspine
+trace`` checks that every rule serves a requirement and is tested.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class Rule:
     params: tuple[str, ...]
     unverified: bool
     fn: RuleFn
+    requirements: tuple[str, ...] = ()
 
     @property
     def step(self) -> str:
@@ -62,8 +65,10 @@ def rule(
     evidence: tuple[str, ...] = (),
     params: tuple[str, ...] = (),
     unverified: bool = False,
+    requirements: tuple[str, ...] = (),
 ) -> Callable[[RuleFn], RuleFn]:
-    """Register ``fn`` as rule ``rule_id``."""
+    """Register ``fn`` as rule ``rule_id``; ``requirements`` names the requirement ids (``REQ-…``
+    in ``safety/requirements.toml``) the rule implements, for the trace matrix."""
     if rule_id[:2] not in STEPS or not rule_id[2:].isdigit():
         raise ValueError(f"bad rule id {rule_id!r}")
 
@@ -72,7 +77,7 @@ def rule(
             raise ValueError(f"duplicate rule id {rule_id}")
         if not inspect.getdoc(fn):
             raise ValueError(f"rule {rule_id} has no docstring")
-        REGISTRY[rule_id] = Rule(rule_id, title, evidence, params, unverified, fn)
+        REGISTRY[rule_id] = Rule(rule_id, title, evidence, params, unverified, fn, requirements)
         return fn
 
     return wrap

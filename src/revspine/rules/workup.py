@@ -56,6 +56,7 @@ def _label(path: str) -> str:
     "Detailed history and physical examination",
     evidence=("seed", "1", "3", "77"),
     params=("currency.exam_valid_days",),
+    requirements=("REQ-010", "REQ-102", "REQ-108"),
 )
 def history_and_exam(ctx: Ctx) -> None:
     """A detailed history and examination identifies the pain generator and rules out non-spinal
@@ -126,6 +127,7 @@ def history_and_exam(ctx: Ctx) -> None:
     "Radiographs and MRI of the operated region",
     evidence=("1", "86", "85", "100", "9", "10"),
     params=("currency.imaging_valid_days", "fusion.early_mri_low_specificity_days"),
+    requirements=("REQ-011", "REQ-108"),
 )
 def baseline_imaging(ctx: Ctx) -> None:
     """Any recurrent symptoms after spine surgery: plain radiographs and MRI of the region
@@ -218,6 +220,7 @@ def baseline_imaging(ctx: Ctx) -> None:
     "CT for fusion status, hardware and fracture",
     evidence=("6", "37", "38"),
     params=("fusion.motion_threshold_deg",),
+    requirements=("REQ-003", "REQ-011"),
 )
 def ct(ctx: Ctx) -> None:
     """CT with multiplanar reconstructions is the most sensitive test for non-union after
@@ -261,7 +264,9 @@ def ct(ctx: Ctx) -> None:
         )
 
 
-@rule("WU004", "Flexion-extension radiographs", evidence=("6", "39", "87"))
+@rule(
+    "WU004", "Flexion-extension radiographs", evidence=("6", "39", "87"), requirements=("REQ-011",)
+)
 def flexion_extension(ctx: Ctx) -> None:
     """Dynamic films show instability after a decompression, a pars defect or an adjacent
     segment, and motion at a non-instrumented fusion [6][39][87]."""
@@ -292,7 +297,12 @@ def flexion_extension(ctx: Ctx) -> None:
         )
 
 
-@rule("WU005", "Standing full-length spine radiographs", evidence=("1", "41", "99"))
+@rule(
+    "WU005",
+    "Standing full-length spine radiographs",
+    evidence=("1", "41", "99"),
+    requirements=("REQ-011", "REQ-019"),
+)
 def full_spine(ctx: Ctx) -> None:
     """Standing full-length films (with pelvis and femoral heads) measure PI, PT, LL and SVA for
     sagittal balance [41]; needed when flatback/imbalance is suspected and before any fusion
@@ -332,6 +342,7 @@ def full_spine(ctx: Ctx) -> None:
         "infection.esr_nonspecific_until_days",
         "infection.esr_upper_mm_h",
     ),
+    requirements=("REQ-013", "REQ-014", "REQ-103", "REQ-108"),
 )
 def inflammatory_markers(ctx: Ctx) -> None:
     """ESR and CRP are obtained before any revision to rule out hidden infection, especially with
@@ -425,6 +436,7 @@ def inflammatory_markers(ctx: Ctx) -> None:
     "Nutrition labs: albumin and transferrin",
     evidence=("seed", "18", "20", "22"),
     params=("nutrition.multiple_surgeries_min", "currency.nutrition_labs_valid_days"),
+    requirements=("REQ-015", "REQ-108"),
 )
 def nutrition_labs(ctx: Ctx) -> None:
     """Revision patients, especially with multiple previous surgeries or infection, are often
@@ -452,7 +464,12 @@ def nutrition_labs(ctx: Ctx) -> None:
             ctx.order(test, why, gate=gate, facts=facts, evidence=["seed", "18"])
 
 
-@rule("WU008", "EMG / nerve conduction studies", evidence=("seed", "56b", "57"))
+@rule(
+    "WU008",
+    "EMG / nerve conduction studies",
+    evidence=("seed", "56b", "57"),
+    requirements=("REQ-016",),
+)
 def emg(ctx: Ctx) -> None:
     """EMG/NCS separates radiculopathy from peripheral (e.g. diabetic) neuropathy and localises
     the root when imaging and the clinical picture disagree (seed document §1e; [56b][57])."""
@@ -489,7 +506,12 @@ def emg(ctx: Ctx) -> None:
         )
 
 
-@rule("WU009", "Selective nerve root block", evidence=("seed", "56", "57"))
+@rule(
+    "WU009",
+    "Selective nerve root block",
+    evidence=("seed", "56", "57"),
+    requirements=("REQ-012", "REQ-110"),
+)
 def snrb(ctx: Ctx) -> None:
     """A selective nerve root block confirms which root generates the radicular pain when
     imaging shows several candidate levels or does not match the dermatome (seed document §1c;
@@ -505,7 +527,9 @@ def snrb(ctx: Ctx) -> None:
         if cb is None or not ctx.radicular:
             continue
         if cb.concordant is False or (
-            cb.concordant is None and cb.concordance_note and "multilevel" in cb.concordance_note
+            cb.concordant is None
+            and cb.concordance_note
+            and "selective nerve root block" in cb.concordance_note
         ):
             if (
                 any(b.type == "selective_nerve_root" for b in ctx.case.blocks)
@@ -520,7 +544,12 @@ def snrb(ctx: Ctx) -> None:
             )
 
 
-@rule("WU010", "Facet / medial branch block", evidence=("seed", "118", "120"))
+@rule(
+    "WU010",
+    "Facet / medial branch block",
+    evidence=("seed", "118", "120"),
+    requirements=("REQ-012",),
+)
 def facet_block(ctx: Ctx) -> None:
     """Diagnostic facet (medial branch) blocks identify the axial pain generator at the operated
     or adjacent level (seed document §1c); the multisociety consensus prefers medial branch
@@ -550,7 +579,7 @@ def facet_block(ctx: Ctx) -> None:
         )
 
 
-@rule("WU011", "Pars block", evidence=("seed",))
+@rule("WU011", "Pars block", evidence=("seed",), requirements=("REQ-012",))
 def pars_block(ctx: Ctx) -> None:
     """A pars defect on imaging may be the pain generator: a diagnostic pars block tests it
     (seed document §1c; positivity threshold unverified)."""
@@ -565,7 +594,12 @@ def pars_block(ctx: Ctx) -> None:
         )
 
 
-@rule("WU012", "SI-joint block", evidence=("52", "53", "54", "55"))
+@rule(
+    "WU012",
+    "SI-joint block",
+    evidence=("52", "53", "54", "55"),
+    requirements=("REQ-006", "REQ-012"),
+)
 def si_block(ctx: Ctx) -> None:
     """When the history or exam points to the SI joint, a fluoroscopic intra-articular block is
     the reference standard (no single exam finding is diagnostic) [54][55]."""
@@ -582,7 +616,7 @@ def si_block(ctx: Ctx) -> None:
         )
 
 
-@rule("WU013", "Hip evaluation", evidence=(), unverified=True)
+@rule("WU013", "Hip evaluation", evidence=(), unverified=True, requirements=("REQ-006",))
 def hip_evaluation(ctx: Ctx) -> None:
     """Groin pain, an abnormal hip exam or hip arthritis: hip X-ray and/or intra-articular hip
     injection before attributing the pain to the spine (REFERENCE.md §3.1, unverified)."""
@@ -595,7 +629,7 @@ def hip_evaluation(ctx: Ctx) -> None:
         )
 
 
-@rule("WU014", "Vascular studies", evidence=(), unverified=True)
+@rule("WU014", "Vascular studies", evidence=(), unverified=True, requirements=("REQ-006",))
 def vascular_studies(ctx: Ctx) -> None:
     """Suspected vascular claudication: ankle-brachial index before attributing leg pain on
     walking to the spine (REFERENCE.md §3.1, unverified)."""
@@ -608,7 +642,7 @@ def vascular_studies(ctx: Ctx) -> None:
         )
 
 
-@rule("WU015", "Formal psychological evaluation", evidence=("4", "77"))
+@rule("WU015", "Formal psychological evaluation", evidence=("4", "77"), requirements=("REQ-007",))
 def psych_evaluation(ctx: Ctx) -> None:
     """Yellow flags (RULE-Y1) call for a behavioural-health assessment before any revision
     decision (seed document; [4][77])."""
@@ -624,7 +658,11 @@ def psych_evaluation(ctx: Ctx) -> None:
 
 
 @rule(
-    "WU016", "HbA1c in diabetes", evidence=("23", "24", "27"), params=("currency.hba1c_valid_days",)
+    "WU016",
+    "HbA1c in diabetes",
+    evidence=("23", "24", "27"),
+    params=("currency.hba1c_valid_days",),
+    requirements=("REQ-020", "REQ-108"),
 )
 def hba1c(ctx: Ctx) -> None:
     """Diabetes raises infection and complication risk; a current HbA1c is needed to decide
@@ -642,7 +680,7 @@ def hba1c(ctx: Ctx) -> None:
         )
 
 
-@rule("WU017", "Vitamin D before fusion", evidence=("28", "29", "30"))
+@rule("WU017", "Vitamin D before fusion", evidence=("28", "29", "30"), requirements=("REQ-020",))
 def vitamin_d(ctx: Ctx) -> None:
     """Vitamin D deficiency is common in fusion patients (27% deficient) and linked to hardware
     failure and revision [28][30]; check before a fusion revision (empiric supplementation is an
@@ -656,7 +694,12 @@ def vitamin_d(ctx: Ctx) -> None:
         )
 
 
-@rule("WU018", "Match the lesion to the pain", evidence=("seed", "3", "56"))
+@rule(
+    "WU018",
+    "Match the lesion to the pain",
+    evidence=("seed", "3", "56"),
+    requirements=("REQ-010", "REQ-102", "REQ-110"),
+)
 def concordance(ctx: Ctx) -> None:
     """A lesion is a surgical target only when it matches the pain: level and side against the
     dermatome, axial pain against a non-union, claudication against stenosis (REFERENCE.md §5.1,
@@ -671,8 +714,6 @@ def concordance(ctx: Ctx) -> None:
         unknown.append("side")
     if ctx.axial is None:
         unknown.append("axial pain")
-    if not unknown:
-        return
     for name, cb in ctx.out.causes.items():
         if (
             not cb.correctable
@@ -681,11 +722,20 @@ def concordance(ctx: Ctx) -> None:
             or cb.concordant is not None
         ):
             continue
-        if cb.concordance_note and "block" in cb.concordance_note:
+        note = cb.concordance_note or ""
+        if "block" in note:
             continue  # WU009 / WU010 / WU011 order the block that decides it
-        ctx.order(
-            "history_and_exam",
-            f"Match the {name.replace('_', ' ')} to the pain: record {', '.join(unknown)}.",
-            gate="diagnosis",
-            evidence=["seed", "3"],
-        )
+        if "not recorded" in note:
+            ctx.order(
+                "history_and_exam",
+                f"Match the {name.replace('_', ' ')} to the pain: {note}.",
+                gate="diagnosis",
+                evidence=["seed", "3"],
+            )
+        elif unknown:
+            ctx.order(
+                "history_and_exam",
+                f"Match the {name.replace('_', ' ')} to the pain: record {', '.join(unknown)}.",
+                gate="diagnosis",
+                evidence=["seed", "3"],
+            )

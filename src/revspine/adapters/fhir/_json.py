@@ -1,0 +1,163 @@
+"""Plain-dict helpers for FHIR R4 JSON: typed access with JSON paths in every error, dates,
+codings, references. No FHIR library is imported here (the hot path is orjson + dicts)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+import orjson
+
+from revspine.errors import FhirParseError
+
+LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+UCUM = "http://unitsofmeasure.org"
+REVSPINE = "http://revspine.example/fhir"
+CASE_ID_SYSTEM = f"{REVSPINE}/NamingSystem/case-id"
+EXT_INSTRUMENTED = f"{REVSPINE}/StructureDefinition/procedure-instrumented"
+EXT_APPROACH = f"{REVSPINE}/StructureDefinition/procedure-approach"
+EXT_INTERBODY = f"{REVSPINE}/StructureDefinition/procedure-interbody"
+EXT_RULE_ID = f"{REVSPINE}/StructureDefinition/rule-id"
+EXT_EVIDENCE = f"{REVSPINE}/StructureDefinition/evidence"
+EXT_BLOCKS_DECISION = f"{REVSPINE}/StructureDefinition/blocks-decision"
+EXT_KNOWLEDGE = f"{REVSPINE}/StructureDefinition/knowledge-version"
+CS_SURGERY = f"{REVSPINE}/CodeSystem/spine-surgery"
+CS_WORKUP = f"{REVSPINE}/CodeSystem/workup"
+CS_DISPOSITION = f"{REVSPINE}/CodeSystem/disposition"
+CS_RED_FLAG = f"{REVSPINE}/CodeSystem/red-flag"
+CS_RECOMMENDATION = f"{REVSPINE}/CodeSystem/recommendation"
+
+_DATE_RE = re.compile(
+    r"^(\d{4})(?:-(\d{2})(?:-(\d{2})"
+    r"(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?)?)?)?$"
+)
+
+
+def fail(path: str, message: str) -> FhirParseError:
+    """A parse error at JSON ``path``."""
+    return FhirParseError(message, path)
+
+
+def loads(raw: bytes | str, source: str = "$") -> Any:
+    """Decode JSON with orjson; a syntax error becomes a :class:`FhirParseError`."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise fail(source, f"not valid JSON: {exc}") from None
+
+
+def obj(value: Any, path: str) -> dict[str, Any]:
+    """``value`` as a JSON object, else a parse error."""
+    if not isinstance(value, dict):
+        raise fail(path, f"expected a JSON object, got {_kind(value)}")
+    return value
+
+
+def opt_obj(value: Any, path: str) -> dict[str, Any] | None:
+    """``value`` as a JSON object, or None when absent."""
+    return None if value is None else obj(value, path)
+
+
+def arr(value: Any, path: str) -> list[Any]:
+    """``value`` as a JSON array (absent → empty), else a parse error."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise fail(path, f"expected a JSON array, got {_kind(value)}")
+    return value
+
+
+def text(value: Any, path: str) -> str | None:
+    """``value`` as a string (absent → None), else a parse error."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise fail(path, f"expected a string, got {_kind(value)}")
+    return value
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+def parse_date(value: Any, path: str) -> tuple[date | None, bool]:
+    """A FHIR date/dateTime/instant → (its calendar date, partial). Partial dates (``2023``,
+    ``2023-05``) give ``(None, True)``; anything that is not a FHIR date is a parse error."""
+    raw = text(value, path)
+    if raw is None:
+        return None, False
+    m = _DATE_RE.match(raw)
+    if not m:
+        raise fail(path, f"{raw!r} is not a FHIR date or dateTime (YYYY-MM-DD[Thh:mm:ss+zz:zz])")
+    year, month, day = m.group(1), m.group(2), m.group(3)
+    try:
+        if day is None:
+            date(int(year), int(month or 1), 1)
+            return None, True
+        return date(int(year), int(month), int(day)), False
+    except ValueError as exc:
+        raise fail(path, f"{raw!r} is not a valid date: {exc}") from None
+
+
+def codings(cc: Any, path: str) -> list[tuple[str, str, str | None]]:
+    """(system, code, display) of every coding of a CodeableConcept (codings without a code
+    are skipped)."""
+    concept = opt_obj(cc, path)
+    if concept is None:
+        return []
+    out = []
+    for i, c in enumerate(arr(concept.get("coding"), f"{path}.coding")):
+        coding = obj(c, f"{path}.coding[{i}]")
+        code = coding.get("code")
+        if code is None:
+            continue
+        if not isinstance(code, str):
+            raise fail(f"{path}.coding[{i}].code", f"expected a string, got {_kind(code)}")
+        system = coding.get("system")
+        display = coding.get("display")
+        out.append(
+            (
+                system if isinstance(system, str) else "",
+                code,
+                display if isinstance(display, str) else None,
+            )
+        )
+    return out
+
+
+def concept_text(cc: Any) -> str:
+    """The human text of a CodeableConcept: its ``text`` and every coding display."""
+    if not isinstance(cc, dict):
+        return ""
+    parts = [cc["text"]] if isinstance(cc.get("text"), str) else []
+    for c in cc.get("coding") or ():
+        if isinstance(c, dict) and isinstance(c.get("display"), str) and c["display"] not in parts:
+            parts.append(c["display"])
+    return " | ".join(parts)
+
+
+def status_code(cc: Any, path: str) -> str | None:
+    """The first code of a status CodeableConcept (``clinicalStatus``, ``verificationStatus``)."""
+    found = codings(cc, path)
+    return found[0][1] if found else None
+
+
+def reference(value: Any) -> str | None:
+    """The ``reference`` string of a Reference, if any."""
+    if isinstance(value, dict) and isinstance(value.get("reference"), str):
+        ref: str = value["reference"]
+        return ref
+    return None

@@ -1,0 +1,269 @@
+"""Condition, Procedure, AllergyIntolerance, MedicationStatement/Request and Device handlers."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from revspine.adapters.fhir import _json as j
+from revspine.adapters.fhir._state import Entry, State
+from revspine.domain.case import Segment
+
+__all__ = ["allergy", "condition", "device", "medication", "procedure"]
+
+_SEGMENT = TypeAdapter(Segment)
+_LEVEL_RE = re.compile(r"\b([CTL]\d{1,2})\s*[-/\u2013]\s*([CTLS]?\d{1,2})\b", re.IGNORECASE)
+_ACTIVE = frozenset({"active", "recurrence", "relapse"})
+_INACTIVE = frozenset({"inactive", "remission", "resolved"})
+_UNCONFIRMED = frozenset({"unconfirmed", "provisional", "differential"})
+_CURRENT_MED = frozenset({"active", "on-hold", "intended"})
+_DONE_PROCEDURE = frozenset({"completed", "in-progress", "unknown"})
+_SEVERITY_ORDER = ("mild", "moderate", "severe")
+_BOOL = {"true": True, "false": False}
+
+
+def condition(st: State, e: Entry) -> None:
+    r = e.resource
+    verification = j.status_code(r.get("verificationStatus"), f"{e.path}.verificationStatus")
+    clinical = j.status_code(r.get("clinicalStatus"), f"{e.path}.clinicalStatus")
+    label = j.concept_text(r.get("code"))
+    targets, keyword = _condition_targets(st, e)
+    if not targets:
+        st.miss_concept(e, r.get("code"), f"{e.path}.code")
+        return
+    if verification == "entered-in-error":
+        st.note(e, f"'{label}' entered in error: not used")
+        return
+    if verification in _UNCONFIRMED:
+        st.note(e, f"'{label}' is {verification}: not used")
+        return
+    refuted = verification == "refuted"
+    if keyword:
+        st.note(e, f"'{label}' mapped by display text (unverified keyword rule)")
+    for target in targets:
+        _apply_condition(st, e, target, refuted, clinical, label)
+
+
+def _condition_targets(st: State, e: Entry) -> tuple[list[str], bool]:
+    cc = e.resource.get("code")
+    targets: list[str] = []
+    for system, code, _ in j.codings(cc, f"{e.path}.code"):
+        targets += [row.target for row in st.maps.lookup("Condition", system, code)]
+    if targets:
+        return list(dict.fromkeys(targets)), False
+    label = j.concept_text(cc)
+    if not label:
+        return [], False
+    rules = st.maps.match_text("condition", label)
+    smoking = st.maps.match_text("smoking", label)[:1]
+    return list(dict.fromkeys(r.target for r in [*rules, *smoking])), True
+
+
+def _apply_condition(
+    st: State, e: Entry, target: str, refuted: bool, clinical: str | None, label: str
+) -> None:
+    if target.startswith("note:"):
+        if not refuted:
+            st.note(e, target[5:])
+        return
+    if target.startswith("smoking="):
+        if not refuted:
+            st.smoking_cond.append(target.split("=")[1])
+        return
+    rule = st.maps.targets.get(target)
+    status = rule.status if rule else "current"
+    if refuted:
+        st.flags.setdefault(target, []).append(("none" if status == "cancer" else False, e.ref))
+    elif status == "cancer":
+        value = "history" if clinical in _INACTIVE else "active"
+        st.flags.setdefault(target, []).append((value, e.ref))
+    elif status == "history" or clinical is None or clinical in _ACTIVE:
+        st.flags.setdefault(target, []).append((True, e.ref))
+    else:
+        st.note(e, f"'{label}' is {clinical}: {target} left unknown")
+
+
+def procedure(st: State, e: Entry) -> None:
+    r = e.resource
+    cc = r.get("code")
+    label = j.concept_text(cc)
+    kind = None
+    for system, code, _ in j.codings(cc, f"{e.path}.code"):
+        rows = st.maps.lookup("Procedure", system, code)
+        if rows:
+            kind = rows[0].target.split("=")[1]
+            break
+    keyword = False
+    if kind is None and label:
+        rules = st.maps.match_text("procedure", label)
+        kind = rules[0].target.split("=")[1] if rules else None
+        keyword = kind is not None
+    if kind is None:
+        st.miss_concept(e, cc, f"{e.path}.code")
+        return
+    status = r.get("status")
+    if status is not None and status not in _DONE_PROCEDURE:
+        st.warn(e, f"spine surgery '{label}' has status '{status}': not used")
+        return
+    if keyword:
+        st.note(e, f"'{label}' read as a prior {kind} by display text (unverified)")
+    surgery: dict[str, Any] = {"type": kind}
+    when, partial = None, False
+    if "performedDateTime" in r:
+        when, partial = j.parse_date(r["performedDateTime"], f"{e.path}.performedDateTime")
+    elif "performedPeriod" in r:
+        period = j.obj(r["performedPeriod"], f"{e.path}.performedPeriod")
+        when, partial = j.parse_date(period.get("start"), f"{e.path}.performedPeriod.start")
+    if partial or ("performedString" in r and when is None):
+        st.warn(e, "surgery date is not a full date: recorded as undated")
+    if when is not None:
+        surgery["date"] = when
+    sites = [j.concept_text(s) for s in j.arr(r.get("bodySite"), f"{e.path}.bodySite")]
+    where = " | ".join([*sites, label])
+    levels = _levels(st, e, where)
+    if levels:
+        surgery["levels"] = levels
+    regions = st.maps.match_text("procedure.region", where)
+    if regions:
+        surgery["region"] = regions[0].target.split("=")[1]
+    ext = _extensions(r, e.path)
+    for url, key in (
+        (j.EXT_INSTRUMENTED, "instrumented"),
+        (j.EXT_APPROACH, "approach"),
+        (j.EXT_INTERBODY, "interbody"),
+    ):
+        if url in ext:
+            surgery[key] = ext[url]
+            continue
+        rules = st.maps.match_text(f"procedure.{key}", label)
+        if rules:
+            value = rules[0].target.split("=")[1]
+            surgery[key] = _BOOL.get(value, value)
+    complications = []
+    for i, comp in enumerate(j.arr(r.get("complication"), f"{e.path}.complication")):
+        text = j.concept_text(j.obj(comp, f"{e.path}.complication[{i}]"))
+        rules = st.maps.match_text("procedure.complication", text)
+        complications.append(rules[0].target.split("=")[1] if rules else "other")
+    if complications:
+        surgery["complications"] = list(dict.fromkeys(complications))
+    st.surgeries.append(surgery)
+
+
+def _levels(st: State, e: Entry, text: str) -> list[str]:
+    out: list[str] = []
+    for m in _LEVEL_RE.finditer(text):
+        try:
+            level = _SEGMENT.validate_python(f"{m.group(1)}-{m.group(2)}")
+        except ValidationError:
+            st.warn(e, f"'{m.group(0)}' is not one motion segment: level not recorded")
+            continue
+        if level not in out:
+            out.append(level)
+    return out
+
+
+def allergy(st: State, e: Entry) -> None:
+    r = e.resource
+    if st.allergies is None:
+        st.allergies = []
+    cc = r.get("code")
+    label = j.concept_text(cc)
+    verification = j.status_code(r.get("verificationStatus"), f"{e.path}.verificationStatus")
+    clinical = j.status_code(r.get("clinicalStatus"), f"{e.path}.clinicalStatus")
+    if st.maps.match_text("allergy.none", label):
+        return
+    if verification in ("refuted", "entered-in-error") or clinical in ("inactive", "resolved"):
+        st.note(e, f"allergy '{label}' is {verification or clinical}: not used")
+        return
+    rules = st.maps.match_text("allergy.substance", label)
+    substance = rules[0].target.split("=")[1] if rules else "other"
+    if substance == "other":
+        st.miss_concept(e, cc, f"{e.path}.code", "recorded as an 'other' allergy")
+    allergy: dict[str, Any] = {"substance": substance}
+    severities = []
+    reaction_text = []
+    for i, reaction in enumerate(j.arr(r.get("reaction"), f"{e.path}.reaction")):
+        reaction = j.obj(reaction, f"{e.path}.reaction[{i}]")
+        if reaction.get("severity") in _SEVERITY_ORDER:
+            severities.append(reaction["severity"])
+        for m in j.arr(reaction.get("manifestation"), f"{e.path}.reaction[{i}].manifestation"):
+            reaction_text.append(j.concept_text(m))
+        if isinstance(reaction.get("description"), str):
+            reaction_text.append(reaction["description"])
+    found = st.maps.match_text("allergy.reaction", " | ".join(reaction_text))
+    if found:
+        allergy["reaction"] = found[0].target.split("=")[1]
+    elif r.get("type") == "intolerance":
+        allergy["reaction"] = "intolerance"
+    if severities:
+        allergy["severity"] = max(severities, key=_SEVERITY_ORDER.index)
+    elif r.get("criticality") == "high":
+        allergy["severity"] = "severe"
+        st.note(e, "criticality 'high' recorded as a severe allergy")
+    st.allergies.append(allergy)
+
+
+def medication(st: State, e: Entry) -> None:
+    r = e.resource
+    cc = r.get("medicationCodeableConcept")
+    if cc is None:
+        ref = j.reference(r.get("medicationReference"))
+        med = _resolve(st, ref, r) if ref else None
+        cc = med.get("code") if med else None
+    label = j.concept_text(cc)
+    classes = [rule.target.split("=")[1] for rule in st.maps.match_text("medication", label)]
+    if not classes:
+        st.miss_concept(e, cc, f"{e.path}.medication[x]")
+        return
+    status = r.get("status")
+    if e.rtype == "MedicationStatement" and status == "not-taken":
+        if "opioid" in classes:
+            st.opioid.append(False)
+        return
+    if status not in _CURRENT_MED:
+        st.note(e, f"{'/'.join(classes)} '{label}' has status '{status}': not current")
+        return
+    dosage = r.get("dosage") or r.get("dosageInstruction") or []
+    prn = any(isinstance(d, dict) and d.get("asNeededBoolean") is True for d in dosage)
+    for kind in dict.fromkeys(classes):
+        if kind == "opioid":
+            if prn:
+                st.note(e, f"opioid '{label}' is as needed: daily use not inferred")
+            else:
+                st.opioid.append(True)
+        else:
+            st.warn(e, f"{kind} '{label}' is current: plan its perioperative management")
+
+
+def _resolve(st: State, ref: str, container: dict[str, Any]) -> dict[str, Any] | None:
+    if ref.startswith("#"):
+        for c in container.get("contained") or ():
+            if isinstance(c, dict) and c.get("id") == ref[1:]:
+                return c
+        return None
+    found = st.index.get(ref)
+    if found is None and "/" in ref:
+        found = st.index.get("/".join(ref.rsplit("/", 2)[-2:]))
+    return found
+
+
+def device(st: State, e: Entry) -> None:
+    label = j.concept_text(e.resource.get("type")) or "device"
+    st.note(e, f"implanted device recorded ('{label}'): check MRI conditionality")
+    st.miss_concept(e, e.resource.get("type"), f"{e.path}.type", "no case field")
+
+
+def _extensions(resource: dict[str, Any], path: str) -> dict[str, Any]:
+    """revspine extensions of a resource: url → value."""
+    out: dict[str, Any] = {}
+    for i, ext in enumerate(j.arr(resource.get("extension"), f"{path}.extension")):
+        ext = j.obj(ext, f"{path}.extension[{i}]")
+        url = ext.get("url")
+        if not isinstance(url, str) or not url.startswith(j.REVSPINE):
+            continue
+        for key in ("valueBoolean", "valueCode", "valueString"):
+            if key in ext:
+                out[url] = ext[key]
+    return out

@@ -1,0 +1,116 @@
+"""Import state shared by the resource handlers: what was found, and what was not used."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from revspine.adapters.fhir import _json as j
+from revspine.adapters.fhir._maps import Maps, load_maps
+
+__all__ = ["Best", "Entry", "ImportMessage", "State", "UnmappedItem"]
+
+
+@dataclass(frozen=True)
+class UnmappedItem:
+    """Resources (or codes) that set no case field, counted."""
+
+    resource_type: str
+    code_system: str | None
+    code: str | None
+    display: str | None
+    count: int
+    reason: str | None = None
+
+    def __str__(self) -> str:
+        code = f" {self.code_system or '(no system)'}|{self.code}" if self.code else ""
+        display = f" {self.display!r}" if self.display else ""
+        why = f" ({self.reason})" if self.reason else ""
+        return f"{self.resource_type}{code}{display} ×{self.count}{why}"
+
+
+@dataclass(frozen=True)
+class ImportMessage:
+    """A warning or note about one resource of the bundle."""
+
+    message: str
+    path: str | None = None
+    resource: str | None = None
+
+    def __str__(self) -> str:
+        where = self.resource or self.path
+        return f"{where}: {self.message}" if where else self.message
+
+
+@dataclass
+class Best:
+    """The most recent value seen for a single-valued fact (undated values rank lowest)."""
+
+    value: Any = None
+    when: date | None = None
+    seen: bool = False
+
+    def offer(self, value: Any, when: date | None) -> None:
+        if not self.seen or (when or date.min) >= (self.when or date.min):
+            self.value, self.when, self.seen = value, when, True
+
+
+@dataclass
+class Entry:
+    resource: dict[str, Any]
+    path: str
+    rtype: str
+
+    @property
+    def ref(self) -> str:
+        rid = self.resource.get("id")
+        return f"{self.rtype}/{rid}" if isinstance(rid, str) else f"{self.rtype} at {self.path}"
+
+
+class State:
+    """Facts collected from the bundle so far, with warnings, notes and unmapped items."""
+
+    def __init__(self) -> None:
+        self.maps: Maps = load_maps()
+        self.warnings: list[ImportMessage] = []
+        self.notes: list[ImportMessage] = []
+        self.unmapped: dict[tuple[str, str | None, str | None], list[Any]] = {}
+        self.index: dict[str, dict[str, Any]] = {}
+        self.patient_keys: set[str] = set()
+        self.patient: dict[str, Any] = {}
+        self.case_id: str | None = None
+        self.patient_ref: str | None = None
+        self.weight, self.height = Best(), Best()
+        self.smoking_obs = Best()
+        self.smoking_cond: list[str] = []
+        self.nrs = {"overall": Best(), "back": Best(), "leg": Best()}
+        self.phq9 = {"psychosocial.phq9_total": Best(), "psychosocial.phq9_item9": Best()}
+        self.labs: list[dict[str, Any]] = []
+        self.flags: dict[str, list[tuple[Any, str]]] = {}
+        self.surgeries: list[dict[str, Any]] = []
+        self.allergies: list[dict[str, Any]] | None = None
+        self.opioid: list[bool] = []
+
+    # -- bookkeeping ----------------------------------------------------------------------------
+
+    def warn(self, e: Entry, message: str, path: str | None = None) -> None:
+        self.warnings.append(ImportMessage(message, path or e.path, e.ref))
+
+    def note(self, e: Entry, message: str) -> None:
+        self.notes.append(ImportMessage(message, e.path, e.ref))
+
+    def miss(
+        self,
+        rtype: str,
+        coding: tuple[str, str, str | None] | None,
+        text: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        system, code, display = coding if coding else (None, None, text or None)
+        slot = self.unmapped.setdefault((rtype, system or None, code), [0, display, reason])
+        slot[0] += 1
+
+    def miss_concept(self, e: Entry, cc: Any, path: str, reason: str | None = None) -> None:
+        found = j.codings(cc, path)
+        self.miss(e.rtype, found[0] if found else None, j.concept_text(cc) or None, reason)

@@ -1,0 +1,1 @@
+"""Alembic migrations of the revspine database (run by ``revspine db upgrade`` or at start-up)."""
