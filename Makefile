@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench lint rules clean
+.PHONY: demo test bench lint rules serve clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+serve: $(STAMP)
+	$(BIN)/revspine serve --demo
 
 rules: $(STAMP)
 	$(BIN)/revspine rules --format md --out docs/RULES.md

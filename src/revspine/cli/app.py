@@ -9,6 +9,7 @@ import typer
 from revspine.cli import (
     assess,
     audit,
+    batch,
     catalog,
     db,
     demo,
@@ -75,3 +76,4 @@ app.add_typer(audit.app, name="audit", short_help="List, verify or export the au
 app.command(
     "settings", cls=settings_cmd.Command, short_help="Effective settings or their reference."
 )(settings_cmd.settings)
+batch.register(app)

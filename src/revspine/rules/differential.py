@@ -78,11 +78,11 @@ def _radicular_concordance(ctx: Ctx, cause: str, hits: list[FindingHit]) -> None
     side_unknown: str | None = None
     for h in hits:
         if set(h.levels) & matching:
-            if side is None and h.side in ("left", "right"):
+            if side is None and h.side in ("left", "right", None):
                 side_unknown = "side of the leg pain not recorded"
                 ctx.missing(
                     "symptoms.radicular_side",
-                    f"side of the leg pain, to match the {h.side} {h.code.replace('_', ' ')}",
+                    f"side of the leg pain, to match the {h.side or ''} {h.code.replace('_', ' ')}",
                 )
             if h.side is None and side in ("left", "right"):
                 side_unknown = (

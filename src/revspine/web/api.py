@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 
-from revspine.domain.assessment import Disposition
+from revspine.domain.assessment import Assessment, Disposition
 from revspine.errors import CaseValidationError, FieldProblem
 from revspine.settings import describe
 from revspine.web import service
@@ -168,6 +168,7 @@ def get_version(request: Request, who: ApiUser, case_id: str, version: int) -> R
 @router.post(
     "/assess",
     tags=["assess"],
+    response_model=Assessment,
     responses={422: {"model": ErrorBody, "description": "Invalid case."}},
     openapi_extra=_CASE_BODY,
 )

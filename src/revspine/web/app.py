@@ -45,7 +45,7 @@ class _Hardening:
             "content-security-policy": CSP,
             "x-content-type-options": "nosniff",
             "x-frame-options": "DENY",
-            "referrer-policy": "no-referrer",
+            "referrer-policy": "same-origin",  # "no-referrer" makes browsers send Origin: null
             "cross-origin-opener-policy": "same-origin",
             "permissions-policy": "camera=(), microphone=(), geolocation=()",
         }

@@ -45,6 +45,7 @@ TEMPLATES = Jinja2Templates(env=_ENV)
 
 _STYLE = re.compile(r"<style>(.*?)</style>", re.S)
 _BODY = re.compile(r"<body[^>]*>(.*)</body>", re.S)
+_BODY_SELECTOR = re.compile(r"(?<![\w.#-])body(?=\s*[{,])")
 
 
 def render(
@@ -73,8 +74,10 @@ def report_parts(
     """The HTML report's stylesheet and body, to embed in a page (both already escaped)."""
     html = render_html(assessment, case, knowledge=knowledge)
     style, body = _STYLE.search(html), _BODY.search(html)
+    # The report styles its <body>; in the page that is the report's container instead.
+    css = _BODY_SELECTOR.sub(".embedded-report", style.group(1)) if style else ""
     return (
-        Markup(style.group(1) if style else ""),  # noqa: S704 - the report escapes its own content
+        Markup(css),  # noqa: S704 - the report escapes its own content
         Markup(body.group(1) if body else html),  # noqa: S704
     )
 

@@ -260,7 +260,9 @@ def _regex(line: int, pattern: str) -> re.Pattern[str] | None:
 
 
 def _problem(line: int, message: str) -> KnowledgeSchemaError:
-    return KnowledgeSchemaError("cdshooks/maps/spine_orders.csv", [FieldProblem(f"line {line}", message)])
+    return KnowledgeSchemaError(
+        "cdshooks/maps/spine_orders.csv", [FieldProblem(f"line {line}", message)]
+    )
 
 
 def _lines() -> tuple[dict[str, str], Iterator[tuple[int, dict[str, str]]]]:

@@ -1,0 +1,532 @@
+"""``revspine batch``: assess every patient of an input, on every core, resumably.
+
+Inputs (:func:`detect_input`): a FHIR Bulk Data export (a folder of ``*.ndjson``), a folder of
+FHIR Bundle files (``*.json``, one patient each), or a table of native case fields (``.csv`` or
+``.parquet``, see :mod:`revspine.batch._tables`).
+
+The output folder holds ``patients.parquet`` (one row per patient, :mod:`revspine.batch.rows`),
+``assessments.jsonl`` (the full assessments), ``errors.jsonl`` (every refused record with file,
+line and reason) and ``manifest.json`` (run metadata: timings, counts, versions, the sha256 of
+each data file). The data files hold no timestamps and are sorted, so the same input and options
+give byte-identical files whatever the number of workers.
+
+Work happens in ``OUT/.work``: the shards of a Bulk export, one part per finished task, and a work
+manifest listing the finished tasks. Every file is written to a temporary name and renamed, so an
+interrupted run (Ctrl-C, a killed process, a full disk) resumes with ``--resume`` where it
+stopped, without duplicates. ``.work`` is removed when the run completes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import queue
+import shutil
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from revspine.batch._bulk import ChunkResult, ShardTask, plan_chunks
+from revspine.batch._merge import OUTPUTS, merge_parts
+from revspine.batch._parts import atomic_write
+from revspine.batch._progress import BatchProgress
+from revspine.batch._tables import BundleTask, RowsTask, iter_table_rows
+from revspine.batch._worker import (
+    Task,
+    TaskResult,
+    WorkerConfig,
+    init_worker,
+    run_task,
+    set_progress,
+)
+from revspine.batch.records import RecordError
+from revspine.errors import InputError
+
+__all__ = [
+    "BatchOptions",
+    "BatchSummary",
+    "ResumeError",
+    "StrictStop",
+    "detect_input",
+    "run_batch",
+]
+
+INPUT_KINDS = ("fhir-bulk", "bundles", "csv", "parquet")
+WORK_VERSION = 1
+MIB = 1 << 20
+
+
+class StrictStop(InputError):
+    """``--strict``: the run stopped at the first refused record."""
+
+    def __init__(self, error: RecordError) -> None:
+        self.error = error
+        where = error.file + (f":{error.line}" if error.line is not None else "")
+        if error.entry is not None:
+            where += f" entry[{error.entry}]"
+        super().__init__(f"{where}: {error.kind}: {error.reason}")
+
+
+class ResumeError(InputError):
+    """``--resume`` cannot continue: the input or the options changed since the run started."""
+
+
+@dataclass
+class BatchOptions:
+    """Options of one batch run (the CLI flags)."""
+
+    input: Path
+    out: Path
+    as_of: date | None = None
+    workers: int | None = None
+    strict: bool = False
+    resume: bool = False
+    knowledge: Path | None = None
+    input_format: str = "auto"
+    progress: bool = True
+    today: date | None = None
+    """The date used when neither ``as_of`` nor a case's assessment date is given (default: the
+    run's date, recorded in the manifest and reused on resume)."""
+    shard_bytes: int = 16 * MIB
+    chunk_bytes: int = 8 * MIB
+    rows_per_task: int = 500
+    files_per_task: int = 100
+
+
+@dataclass
+class BatchSummary:
+    """What a run did."""
+
+    input_kind: str
+    patients: int
+    errors: int
+    errors_by_kind: dict[str, int]
+    tasks: int
+    tasks_resumed: int
+    seconds: float
+    out: Path
+    as_of: str | None
+    default_as_of: str
+    knowledge: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Input:
+    kind: str
+    root: Path
+    files: list[tuple[str, Path]]
+
+    def fingerprint(self) -> str:
+        h = hashlib.sha256(self.kind.encode())
+        for name, path in self.files:
+            st = path.stat()
+            h.update(f"\0{name}\0{st.st_size}\0{st.st_mtime_ns}".encode())
+        return h.hexdigest()
+
+    @property
+    def size(self) -> int:
+        return sum(path.stat().st_size for _, path in self.files)
+
+
+def detect_input(path: Path, input_format: str = "auto") -> tuple[str, list[tuple[str, Path]]]:
+    """The kind of input and its files (name relative to the input, path), sorted by name."""
+    if not path.exists():
+        raise InputError(f"{path}: no such file or folder")
+    if path.is_file():
+        suffix = path.suffix.lower()
+        guess = {
+            ".csv": "csv",
+            ".parquet": "parquet",
+            ".ndjson": "fhir-bulk",
+            ".json": "bundles",
+        }.get(suffix)
+        kind = guess if input_format == "auto" else input_format
+        if kind is None:
+            raise InputError(
+                f"{path}: cannot tell the input format from {suffix!r}; use --input-format"
+            )
+        return kind, [(path.name, path)]
+    pattern = {"fhir-bulk": "*.ndjson", "bundles": "*.json"}
+    if input_format == "auto":
+        for kind in ("fhir-bulk", "bundles"):
+            if any(p.is_file() for p in path.glob(pattern[kind])):
+                input_format = kind
+                break
+        else:
+            raise InputError(
+                f"{path}: no *.ndjson (FHIR Bulk Data) or *.json (FHIR Bundles) files; "
+                "a CSV or Parquet table is given as a file"
+            )
+    if input_format not in pattern:
+        raise InputError(f"{path}: a {input_format} input is a file, not a folder")
+    files = sorted((p.name, p) for p in path.glob(pattern[input_format]) if p.is_file())
+    return input_format, files
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    atomic_write(path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode())
+
+
+class _Work:
+    """The ``.work`` folder and its manifest (the finished tasks)."""
+
+    def __init__(self, out: Path) -> None:
+        self.dir = out / ".work"
+        self.manifest = self.dir / "manifest.json"
+        self.shards = self.dir / "shards"
+        self.parts = self.dir / "parts"
+        self.partition_errors = self.dir / "partition.errors.jsonl"
+        self.shared = self.dir / "shared.tsv"
+        self.state: dict[str, Any] = {}
+
+    def load(self) -> dict[str, Any] | None:
+        try:
+            data: dict[str, Any] = json.loads(self.manifest.read_text())
+        except (OSError, ValueError):
+            return None
+        return data
+
+    def reset(self, key: dict[str, Any]) -> None:
+        if self.dir.exists():
+            shutil.rmtree(self.dir)
+        self.parts.mkdir(parents=True)
+        self.state = {"version": WORK_VERSION, "key": key, "partitioned": False, "done": {}}
+        self.save()
+
+    def save(self) -> None:
+        _write_json(self.manifest, self.state)
+
+    def done(self) -> dict[int, int]:
+        return {int(k): v for k, v in self.state["done"].items()}
+
+    def mark_done(self, index: int, patients: int) -> None:
+        self.state["done"][str(index)] = patients
+        self.save()
+
+
+class _Pool:
+    """Runs tasks in worker processes (or in this process for one worker) with a bounded number
+    of tasks in flight, reporting progress as workers send it."""
+
+    def __init__(self, workers: int, config: WorkerConfig, progress: BatchProgress) -> None:
+        self.workers = workers
+        self.progress = progress
+        self.pool: Any = None
+        self.updates: Any = None
+        if workers > 1:
+            import multiprocessing
+
+            mp = multiprocessing.get_context("spawn")
+            self.updates = mp.Queue()
+            self.pool = mp.Pool(workers, initializer=init_worker, initargs=(config, self.updates))
+        else:
+            init_worker(config)
+            set_progress(progress.advance)
+
+    def close(self, *, abort: bool) -> None:
+        if self.pool is not None:
+            if abort:
+                self.pool.terminate()
+            else:
+                self.pool.close()
+            self.pool.join()
+            self.pool = None
+
+    def _drain(self) -> None:
+        if self.updates is None:
+            return
+        while True:
+            try:
+                self.progress.advance(self.updates.get_nowait())
+            except queue.Empty:
+                return
+
+    def run(
+        self,
+        tasks: Iterable[Task],
+        on_result: Callable[[TaskResult], None],
+        *,
+        ordered: bool = False,
+    ) -> None:
+        """Run ``tasks``; ``on_result`` is called in this process (in task order if ``ordered``)."""
+        if self.pool is None:
+            for task in tasks:
+                on_result(run_task(task))
+            return
+        window = self.workers * 2
+        done: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        pending = iter(tasks)
+        outstanding, exhausted = 0, False
+        buffered: dict[int, TaskResult] = {}
+        order: list[int] = []
+        while True:
+            while not exhausted and outstanding < window:
+                task = next(pending, None)
+                if task is None:
+                    exhausted = True
+                    break
+                order.append(task.index)
+                self.pool.apply_async(run_task, (task,), callback=done.put, error_callback=done.put)
+                outstanding += 1
+            if outstanding == 0:
+                return
+            try:
+                item = done.get(timeout=0.1)
+            except queue.Empty:
+                self._drain()
+                continue
+            if isinstance(item, BaseException):
+                raise item
+            self._drain()
+            if not ordered:
+                outstanding -= 1
+                on_result(item)
+                continue
+            buffered[item.index] = item
+            while order and order[0] in buffered:
+                outstanding -= 1
+                on_result(buffered.pop(order.pop(0)))
+
+
+def run_batch(options: BatchOptions, *, interrupt_after: int | None = None) -> BatchSummary:
+    """Run (or resume) a batch; raises :class:`StrictStop`, :class:`ResumeError` or
+    :class:`~revspine.errors.InputError`. ``interrupt_after`` (tests) raises KeyboardInterrupt
+    after that many assessment tasks have finished, as Ctrl-C would."""
+    from revspine import __version__
+    from revspine.knowledge import load_knowledge
+
+    started, clock = _now(), time.perf_counter()
+    kind, files = detect_input(options.input, options.input_format)
+    source = _Input(kind, options.input, files)
+    kb = load_knowledge(override=options.knowledge)
+    out = options.out
+    out.mkdir(parents=True, exist_ok=True)
+    work = _Work(out)
+    today = options.today or date.today()
+    key = {
+        "input": str(options.input.resolve()),
+        "kind": kind,
+        "fingerprint": source.fingerprint(),
+        "as_of": options.as_of.isoformat() if options.as_of else None,
+        "knowledge_sha256": kb.sha256,
+        "knowledge_override": str(options.knowledge.resolve()) if options.knowledge else None,
+    }
+    previous = work.load() if options.resume else None
+    if previous is not None:
+        if previous.get("version") != WORK_VERSION or previous.get("key") != key:
+            raise ResumeError(
+                f"{out}: cannot resume: the input, --as-of or the knowledge base changed since "
+                "the interrupted run (run again without --resume to start over)"
+            )
+        work.state = previous
+    else:
+        for name in (*OUTPUTS, "manifest.json"):
+            (out / name).unlink(missing_ok=True)
+        work.reset(key)
+        work.state["default_as_of"] = today.isoformat()
+        work.save()
+    default_as_of = date.fromisoformat(work.state["default_as_of"])
+    workers = max(1, options.workers or os.cpu_count() or 1)
+    config = WorkerConfig(
+        options.as_of,
+        default_as_of,
+        str(options.knowledge) if options.knowledge else None,
+        str(work.parts),
+        options.strict,
+    )
+    resumed = len(work.done())
+    interrupted = [0]
+    with BatchProgress(options.progress) as progress:
+        pool = _Pool(workers, config, progress)
+        try:
+            if kind == "fhir-bulk":
+                tasks, total = _bulk_tasks(source, options, work, pool, progress, workers)
+            elif kind == "bundles":
+                tasks, total = _bundle_tasks(source, options)
+            else:
+                tasks, total = _row_tasks(source, options)
+            done = work.done()
+            progress.phase("assess", total, "patients", completed=sum(done.values()))
+
+            def record(result: TaskResult) -> None:
+                if options.strict and result.first_error is not None:
+                    raise StrictStop(result.first_error)
+                work.mark_done(result.index, result.patients)
+                interrupted[0] += 1
+                if interrupt_after is not None and interrupted[0] >= interrupt_after:
+                    raise KeyboardInterrupt
+
+            pending = (t for t in tasks if t.index not in done)
+            pool.run(pending, record)
+            progress.finish()
+        except BaseException:
+            pool.close(abort=True)
+            raise
+        pool.close(abort=False)
+    parts = sorted(work.done())
+    extra = [work.partition_errors]
+    merged = merge_parts(parts, work.parts, out, extra)
+    summary = BatchSummary(
+        input_kind=kind,
+        patients=merged.patients,
+        errors=merged.errors,
+        errors_by_kind=merged.errors_by_kind,
+        tasks=len(parts),
+        tasks_resumed=resumed,
+        seconds=round(time.perf_counter() - clock, 3),
+        out=out,
+        as_of=options.as_of.isoformat() if options.as_of else None,
+        default_as_of=default_as_of.isoformat(),
+        knowledge={"id": kb.meta.id, "version": kb.version, "sha256": kb.sha256},
+    )
+    manifest = {
+        "revspine": __version__,
+        "status": "complete",
+        "started": started,
+        "finished": _now(),
+        "seconds": summary.seconds,
+        "workers": workers,
+        "input": {"path": str(options.input), "kind": kind, "files": [n for n, _ in files]},
+        "options": {
+            "as_of": summary.as_of,
+            "default_as_of": summary.default_as_of,
+            "strict": options.strict,
+            "knowledge_override": str(options.knowledge) if options.knowledge else None,
+        },
+        "knowledge": summary.knowledge,
+        "counts": {
+            "patients": summary.patients,
+            "errors": summary.errors,
+            "errors_by_kind": summary.errors_by_kind,
+            "tasks": summary.tasks,
+            "tasks_resumed": summary.tasks_resumed,
+        },
+        "outputs": {name: _sha256(out / name) for name in OUTPUTS},
+        "columns": _columns(),
+    }
+    _write_json(out / "manifest.json", manifest)
+    shutil.rmtree(work.dir, ignore_errors=True)
+    return summary
+
+
+def _columns() -> list[str]:
+    from revspine.batch.rows import column_names
+
+    return column_names()
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _bulk_tasks(
+    source: _Input,
+    options: BatchOptions,
+    work: _Work,
+    pool: _Pool,
+    progress: BatchProgress,
+    workers: int,
+) -> tuple[list[Task], int]:
+    """Phase 1 (unless a resumed run finished it): partition the export into patient shards."""
+    names = tuple(name for name, _ in source.files)
+    if not work.state["partitioned"]:
+        size = source.size
+        shards = max(workers * 4, -(-size // options.shard_bytes))
+        shards = min(shards, 512)
+        chunk = max(64 * 1024, min(options.chunk_bytes, size // (workers * 4) + 1))
+        if work.shards.exists():
+            shutil.rmtree(work.shards)
+        work.shards.mkdir(parents=True)
+        progress.phase("partition", size, "bytes")
+        patients = [0]
+        handles = [open(_shard_path(work, i), "wb") for i in range(shards)]  # noqa: SIM115
+        try:
+            with (
+                open(work.partition_errors, "wb") as errors,
+                open(work.shared, "wb") as shared,
+            ):
+
+                def write(result: TaskResult) -> None:
+                    chunk_result: ChunkResult | None = result.chunk
+                    assert chunk_result is not None
+                    if options.strict and result.first_error is not None:
+                        raise StrictStop(result.first_error)
+                    for shard, blob in chunk_result.blobs.items():
+                        handles[shard].write(blob)
+                    shared.write(chunk_result.shared)
+                    for e in chunk_result.errors:
+                        errors.write(e.to_json() + b"\n")
+                    patients[0] += chunk_result.patients
+                    progress.advance(chunk_result.size)
+
+                pool.run(plan_chunks(source.files, chunk, shards), write, ordered=True)
+        finally:
+            for handle in handles:
+                handle.close()
+        progress.finish()
+        work.state |= {"partitioned": True, "shards": shards, "patients": patients[0]}
+        work.save()
+    shards = int(work.state["shards"])
+    shared = str(work.shared) if work.shared.stat().st_size else None
+    tasks: list[Task] = [
+        ShardTask(i, str(_shard_path(work, i)), names, shared) for i in range(shards)
+    ]
+    return tasks, int(work.state["patients"])
+
+
+def _shard_path(work: _Work, index: int) -> Path:
+    return work.shards / f"shard-{index:05d}.tsv"
+
+
+def _bundle_tasks(source: _Input, options: BatchOptions) -> tuple[Iterator[Task], int]:
+    step = options.files_per_task
+    files = [(name, str(path)) for name, path in source.files]
+    tasks = (
+        BundleTask(i, tuple(files[start : start + step]))
+        for i, start in enumerate(range(0, len(files), step))
+    )
+    return tasks, len(files)
+
+
+def _row_tasks(source: _Input, options: BatchOptions) -> tuple[Iterator[Task], int | None]:
+    name, path = source.files[0]
+    total: int | None
+    if source.kind == "parquet":
+        import pyarrow.parquet as pq
+
+        total = pq.ParquetFile(path).metadata.num_rows
+    else:
+        with open(path, "rb") as fh:
+            total = max(0, sum(block.count(b"\n") for block in iter(lambda: fh.read(MIB), b"")) - 1)
+
+    def tasks() -> Iterator[Task]:
+        block: list[Any] = []
+        index = 0
+        for row in iter_table_rows(path, name):
+            block.append(row)
+            if len(block) == options.rows_per_task:
+                yield RowsTask(index, tuple(block))
+                index, block = index + 1, []
+        if block:
+            yield RowsTask(index, tuple(block))
+
+    return tasks(), total
+
+
+def summary_dict(summary: BatchSummary) -> dict[str, Any]:
+    """The summary as JSON-ready data."""
+    data = asdict(summary)
+    data["out"] = str(summary.out)
+    return data
