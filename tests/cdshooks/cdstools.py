@@ -117,6 +117,7 @@ class Keys:
         signing = key or (self.ec if alg == "ES384" else self.rsa)
         head = {"alg": alg, "typ": "JWT", "kid": signing.kid or "none"}
         head.update(header or {})
+        head = {k: v for k, v in head.items() if v is not None}
         return jwt.encode(head, claims, signing, algorithms=[alg])
 
 
@@ -129,6 +130,34 @@ def unsigned_token(aud: str, now: datetime) -> str:
     t = int(now.timestamp())
     claims = {"iss": ISSUER, "aud": aud, "exp": t + 300, "iat": t, "jti": str(uuid.uuid4())}
     return f"{b64({'alg': 'none', 'typ': 'JWT', 'kid': 'ec-1'})}.{b64(claims)}."
+
+
+def small_rsa_token(aud: str, now: datetime) -> str:
+    """An RS384 token signed with a 1024-bit key (joserfc refuses to make such keys)."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    def b64(raw: bytes) -> str:
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    t = int(now.timestamp())
+    claims = {"iss": ISSUER, "aud": aud, "exp": t + 300, "iat": t, "jti": str(uuid.uuid4())}
+    head = {"alg": "RS384", "typ": "JWT", "kid": "rsa-small"}
+    signing_input = f"{b64(json.dumps(head).encode())}.{b64(json.dumps(claims).encode())}"
+    signature = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA384())
+    numbers = key.public_key().public_numbers()
+    jwk = {
+        "kty": "RSA",
+        "kid": "rsa-small",
+        "n": b64(numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big")),
+        "e": b64(numbers.e.to_bytes(3, "big")),
+    }
+    SMALL_RSA_JWKS["keys"] = [jwk]
+    return f"{signing_input}.{b64(signature)}"
+
+
+SMALL_RSA_JWKS: dict[str, Any] = {"keys": []}
 
 
 def hmac_token(aud: str, now: datetime, secret: bytes) -> str:
@@ -242,7 +271,9 @@ def draft_orders(*texts: str, coding: dict[str, str] | None = None) -> dict[str,
     return {"resourceType": "Bundle", "type": "collection", "entry": entries}
 
 
-def fhir_stub(bundle: dict[str, Any], log: list[httpx.Request] | None = None) -> httpx.MockTransport:
+def fhir_stub(
+    bundle: dict[str, Any], log: list[httpx.Request] | None = None
+) -> httpx.MockTransport:
     """A FHIR server serving ``bundle``'s resources: ``Patient/{id}`` reads and
     ``Type?patient=…`` searches (Observation filtered by ``code``)."""
 
@@ -260,11 +291,19 @@ def fhir_stub(bundle: dict[str, Any], log: list[httpx.Request] | None = None) ->
         if kind == "Observation" and "code" in query:
             wanted = {c.split("|")[-1] for c in query["code"][0].split(",")}
             matches = [
-                r for r in matches if any(c.get("code") in wanted for c in r["code"].get("coding", []))
+                r
+                for r in matches
+                if any(c.get("code") in wanted for c in r["code"].get("coding", []))
             ]
         entries = [{"resource": r, "search": {"mode": "match"}} for r in matches]
         return httpx.Response(
-            200, json={"resourceType": "Bundle", "type": "searchset", "total": len(entries), "entry": entries}
+            200,
+            json={
+                "resourceType": "Bundle",
+                "type": "searchset",
+                "total": len(entries),
+                "entry": entries,
+            },
         )
 
     return httpx.MockTransport(handler)

@@ -7,8 +7,8 @@ from urllib.parse import unquote
 
 import jsonschema
 import pytest
-from cdstools import CDS_DOCS, Client, load_json
 from cds_schemas import DISCOVERY, RESPONSE
+from cdstools import CDS_DOCS, Client, load_json
 
 from revspine.adapters.cdshooks import CdsService, CdsSettings, prefetch_specs
 from revspine.adapters.cdshooks.prefetch import expand

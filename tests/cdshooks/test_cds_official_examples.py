@@ -94,11 +94,16 @@ def test_official_patient_view_request_fetches_and_gives_a_cited_answer(
 ) -> None:  # type: ignore[no-untyped-def]
     """request-patient-view.json verbatim; its FHIR server holds an FBSS patient (EX07)."""
     request = load_json(CDS_DOCS / "request-patient-view.json")
-    patient = with_patient_id(fhir_bundle(example_case("07_suspected_pseudarthrosis_no_ct")), "1288992")
+    patient = with_patient_id(
+        fhir_bundle(example_case("07_suspected_pseudarthrosis_no_ct")), "1288992"
+    )
     log: list[httpx.Request] = []
     client = _client(make_client, keys, patient, log)
     body = _valid(_post(client, keys, clock, "/cds-services/revspine-patient-view", request))
-    assert {str(r.url).split("?")[0].rsplit("/", 1)[-1] for r in log} >= {"Condition", "Observation"}
+    assert {str(r.url).split("?")[0].rsplit("/", 1)[-1] for r in log} >= {
+        "Condition",
+        "Observation",
+    }
     assert all(r.headers["authorization"] == "Bearer some-opaque-fhir-access-token" for r in log)
     summaries = [c["summary"] for c in body["cards"]]
     assert any("workup incomplete" in s for s in summaries)
@@ -129,13 +134,20 @@ def test_request_extension_is_accepted(make_client, keys, clock) -> None:  # typ
 
 @pytest.mark.parametrize(
     ("name", "hook"),
-    [("hook-order-sign-context-r4.json", "order-sign"), ("prefetch-token-context-order-select.json", "order-select")],
+    [
+        ("hook-order-sign-context-r4.json", "order-sign"),
+        ("prefetch-token-context-order-select.json", "order-select"),
+    ],
 )
 def test_official_order_contexts_are_served(name, hook, make_client, keys, clock) -> None:  # type: ignore[no-untyped-def]
     """The context examples wrapped in a request (they hold no spine surgery: no advice)."""
     context = load_json(CDS_DOCS / name)["context"]
     context.setdefault("patientId", "1288992")
-    request = {"hook": hook, "hookInstance": "0d0d8b4e-2c8c-4b8a-9a55-9f6f3f7a0c11", "context": context}
+    request = {
+        "hook": hook,
+        "hookInstance": "0d0d8b4e-2c8c-4b8a-9a55-9f6f3f7a0c11",
+        "context": context,
+    }
     client = _client(make_client, keys)
     body = _valid(_post(client, keys, clock, f"/cds-services/{SERVICE_FOR_HOOK[hook]}", request))
     assert body == {"cards": []}
@@ -157,7 +169,8 @@ def test_official_prefetch_data_is_tolerated(make_client, keys, clock) -> None: 
 
 
 @pytest.mark.parametrize(
-    "name", ["feedback-accepted.json", "feedback-overridden.json", "feedback-overridden-with-reason.json"]
+    "name",
+    ["feedback-accepted.json", "feedback-overridden.json", "feedback-overridden-with-reason.json"],
 )
 def test_official_feedback_is_accepted(name, make_client, keys, clock) -> None:  # type: ignore[no-untyped-def]
     client = _client(make_client, keys)

@@ -52,7 +52,9 @@ def test_fbss_record_gives_the_engines_cited_answer(signed, keys, clock) -> None
     client, _ = signed
     bundle = fhir_bundle(example_case("07_suspected_pseudarthrosis_no_ct"))
     expected = assess(bundle_to_case(bundle, as_of=AS_OF).case)
-    cards = _call(client, keys, clock, request_body("patient-view", prefetch_from_bundle(bundle)))["cards"]
+    cards = _call(client, keys, clock, request_body("patient-view", prefetch_from_bundle(bundle)))[
+        "cards"
+    ]
 
     by_topic = {c["source"]["topic"]["code"]: c for c in cards}
     summary = by_topic["disposition"]
@@ -78,7 +80,10 @@ def test_fbss_record_gives_the_engines_cited_answer(signed, keys, clock) -> None
 
     for card in cards:
         assert set(card["extension"]["revspine.ruleIds"]) <= RULE_IDS
-        assert card["extension"]["revspine.knowledge"] == f"{expected.knowledge.id} {expected.knowledge.version}"
+        assert (
+            card["extension"]["revspine.knowledge"]
+            == f"{expected.knowledge.id} {expected.knowledge.version}"
+        )
         assert "Rules: " in card["detail"] and len(card["summary"]) < 140
 
 
@@ -93,7 +98,9 @@ def test_red_flags_are_critical_cards(make_client, keys, clock) -> None:  # type
 
     client, _ = make_client(case_source=Stored())
     bundle = fhir_bundle(native)
-    cards = _call(client, keys, clock, request_body("patient-view", prefetch_from_bundle(bundle)))["cards"]
+    cards = _call(client, keys, clock, request_body("patient-view", prefetch_from_bundle(bundle)))[
+        "cards"
+    ]
     critical = [c for c in cards if c["indicator"] == "critical"]
     expected = assess(native, as_of=AS_OF)
     assert [f.code for f in expected.red_flags]
@@ -117,21 +124,32 @@ def test_fbss_problem_alone_puts_a_patient_in_scope(signed, keys, clock) -> None
         "resourceType": "Bundle",
         "type": "collection",
         "entry": [
-            {"resource": {"resourceType": "Patient", "id": "pat-1", "gender": "female", "birthDate": "1961-02-03"}},
+            {
+                "resource": {
+                    "resourceType": "Patient",
+                    "id": "pat-1",
+                    "gender": "female",
+                    "birthDate": "1961-02-03",
+                }
+            },
             {
                 "resource": {
                     "resourceType": "Condition",
                     "id": "c1",
                     "subject": {"reference": "Patient/pat-1"},
                     "code": {
-                        "coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "M96.1"}],
+                        "coding": [
+                            {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "M96.1"}
+                        ],
                         "text": "Postlaminectomy syndrome",
                     },
                 }
             },
         ],
     }
-    cards = _call(client, keys, clock, request_body("patient-view", prefetch_from_bundle(bundle)))["cards"]
+    cards = _call(client, keys, clock, request_body("patient-view", prefetch_from_bundle(bundle)))[
+        "cards"
+    ]
     assert any(c["source"]["topic"]["code"] == "disposition" for c in cards)
 
 
@@ -153,7 +171,9 @@ def test_partial_prefetch_is_completed_from_the_server(make_client, keys, clock)
     log: list[Any] = []
     client, _ = make_client(fhir_transport=fhir_stub(bundle, log))
     full = request_body("patient-view", prefetch_from_bundle(bundle))
-    partial = dict(full, prefetch={k: v for k, v in full["prefetch"].items() if k != "observations"})
+    partial = dict(
+        full, prefetch={k: v for k, v in full["prefetch"].items() if k != "observations"}
+    )
     partial["fhirServer"] = FHIR
     assert _call(client, keys, clock, partial) == _call(client, keys, clock, full)
     assert [r.url.path.rsplit("/", 1)[-1] for r in log] == ["Observation"]
@@ -163,7 +183,9 @@ def test_assessment_date_is_todays_date_by_the_clock(signed, keys, clock) -> Non
     client, _ = signed
     clock.advance(days=30)
     bundle = fhir_bundle(example_case("07_suspected_pseudarthrosis_no_ct"))
-    cards = _call(client, keys, clock, request_body("patient-view", prefetch_from_bundle(bundle)))["cards"]
+    cards = _call(client, keys, clock, request_body("patient-view", prefetch_from_bundle(bundle)))[
+        "cards"
+    ]
     assert cards[0]["extension"]["revspine.asOf"] == (AS_OF + dt.timedelta(days=30)).isoformat()
 
 

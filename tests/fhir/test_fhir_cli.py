@@ -20,6 +20,8 @@ from revspine.adapters.fhir import bundle_to_case, case_to_bundle
 from revspine.casefile import load_case
 from revspine.cli.app import app
 
+pytestmark = pytest.mark.req("REQ-401", "REQ-402", "HAZ-006")
+
 EXTERNAL = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "external"
 
 

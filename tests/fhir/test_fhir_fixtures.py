@@ -14,6 +14,8 @@ import pytest
 from revspine import assess
 from revspine.adapters.fhir import ImportResult, bundle_to_case
 
+pytestmark = pytest.mark.req("REQ-401", "HAZ-006")
+
 EXTERNAL = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "external"
 FILES = sorted(EXTERNAL.glob("*/*.json"))
 AS_OF = dt.date(2026, 11, 1)

@@ -25,6 +25,8 @@ from fhir_factories import (
 from revspine.adapters.fhir import ImportResult, bundle_to_case, parse_bundle
 from revspine.errors import FhirParseError, InputError
 
+pytestmark = pytest.mark.req("REQ-401", "REQ-107", "HAZ-006", "HAZ-001")
+
 AS_OF = dt.date(2026, 11, 1)
 
 

@@ -9,6 +9,8 @@ import pytest
 from revspine.adapters.fhir._maps import VERIFIED, load_maps
 from revspine.domain.units import ANALYTES
 
+pytestmark = pytest.mark.req("REQ-401", "HAZ-006")
+
 REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "clinical" / "REFERENCE.md"
 MAPS = load_maps()
 

@@ -17,6 +17,8 @@ from revspine import Assessment, Case, assess
 from revspine.adapters.fhir import assessment_to_fhir
 from revspine.casefile import load_case
 
+pytestmark = pytest.mark.req("REQ-402", "REQ-202")
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 RULE_ID = "http://revspine.example/fhir/StructureDefinition/rule-id"
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
 from fhir_factories import (
     ICD10CM,
     LOINC,
@@ -25,6 +26,8 @@ from strategies import AS_OF, any_case, candidate_base
 
 from revspine import Assessment, Case, assess
 from revspine.adapters.fhir import bundle_to_case, case_to_bundle, project_case, validate_r4b
+
+pytestmark = pytest.mark.req("REQ-401", "HAZ-006")
 
 SETTINGS = settings(
     max_examples=60,

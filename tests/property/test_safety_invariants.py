@@ -159,9 +159,19 @@ def test_removing_a_fact_never_makes_a_surgical_candidate(p: Perturbed) -> None:
     silent = [
         path
         for path, a in _assess_removals(p.case)
-        if a.disposition.code == "surgical_candidate" and not _surfaced(path, a)
+        if path not in _STUDY_LISTS
+        and a.disposition.code == "surgical_candidate"
+        and not _surfaced(path, a)
     ]
     assert not silent, f"{before} became surgical_candidate after deleting any of {silent}"
+
+
+#: Deleting a whole list of studies or results means "not done", not "unknown": whether a test
+#: that was not done is needed is the workup rules' job (covered by their own tests); deletions
+#: inside a study (a finding's side, a result's date) are still checked here.
+_STUDY_LISTS = frozenset(
+    {"imaging", "labs", "blocks", "electrodiagnostics", "proms", "evaluations"}
+)
 
 
 def _surfaced(path: str, a: Any) -> bool:

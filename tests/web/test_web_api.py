@@ -7,9 +7,12 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from webtools import Client, case_json, example
 
 from revspine.storage import SqlStore, User
+
+pytestmark = pytest.mark.req("REQ-501", "REQ-503", "REQ-502")
 
 ERROR_KEYS = {"code", "message", "fields"}
 

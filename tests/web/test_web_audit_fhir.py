@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import pytest
 from fhir.resources.R4B.bundle import Bundle
 from webtools import Client, case_json, sign_in
 
 from revspine.storage import SqlStore, User
 from revspine.storage.fhir_audit import audit_bundle
+
+pytestmark = pytest.mark.req("REQ-502")
 
 
 def test_web_events_map_to_valid_audit_events(

@@ -17,6 +17,8 @@ from revspine.cli._store import join_setting_pairs
 from revspine.cli.app import app as cli
 from revspine.storage import SqlStore, open_store
 
+pytestmark = pytest.mark.req("REQ-501", "REQ-502")
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

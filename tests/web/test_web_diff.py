@@ -17,6 +17,8 @@ from revspine.web.credentials import Passwords
 from revspine.web.diff import fact_changes, recommendation_changes
 from revspine.web.service import evaluate, stored_assessment, stored_case
 
+pytestmark = pytest.mark.req("REQ-503")
+
 
 def test_fact_changes_compare_leaves_by_path() -> None:
     before = {

@@ -16,6 +16,8 @@ from revspine.settings import Settings
 from revspine.storage import AuditEvent, SqlStore, User
 from revspine.web import create_app
 
+pytestmark = pytest.mark.req("REQ-501", "REQ-502", "REQ-503")
+
 MakeClient = Callable[..., Client]
 MakeUser = Callable[..., User]
 

@@ -20,6 +20,8 @@ from revspine.settings import (
     resolve_secret_key,
 )
 
+pytestmark = pytest.mark.req("REQ-501")
+
 ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src" / "revspine"
 

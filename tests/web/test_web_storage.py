@@ -21,6 +21,8 @@ from revspine.storage import AuditEvent, NewVersion, SqlStore, open_store, verif
 from revspine.storage.engine import current_revision
 from revspine.storage.models import Base
 
+pytestmark = pytest.mark.req("REQ-502", "REQ-503")
+
 
 def new_version(disposition: str = "non_surgical", marker: str = "a") -> NewVersion:
     return NewVersion(

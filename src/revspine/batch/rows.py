@@ -38,6 +38,7 @@ __all__ = [
     "TOP_CAUSES",
     "WORKUP_TESTS",
     "assessment_row",
+    "column_kinds",
     "column_names",
     "row_schema",
 ]
@@ -87,6 +88,11 @@ def _columns() -> list[tuple[str, str]]:
 
 
 _COLUMNS = _columns()
+
+
+def column_kinds() -> list[tuple[str, str]]:
+    """(name, kind) of every column; kind is string, date, int, bool or strings (a list)."""
+    return list(_COLUMNS)
 
 
 def column_names() -> list[str]:

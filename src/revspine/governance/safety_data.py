@@ -18,7 +18,7 @@ from revspine.errors import FieldProblem, SafetyFileError
 REQUIREMENT_ID = re.compile(r"^REQ-\d{3}$")
 HAZARD_ID = re.compile(r"^HAZ-\d{3}$")
 RULE_ID = re.compile(r"^(RF|DX|WU|DS|OP|PL|PO|NS)\d{3}$")
-KINDS = ("pathway", "safety", "contract", "governance")
+KINDS = ("pathway", "safety", "contract", "governance", "integration")
 CONTROL_KINDS = ("rule", "requirement", "code", "information")
 REQUIREMENTS_FILE = "requirements.toml"
 HAZARDS_FILE = "hazards.toml"

@@ -18,6 +18,7 @@ issuer and ``jti``, never the token) but never returned: the caller sees a bare 
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -243,12 +244,33 @@ def _key_set(data: Any, where: str) -> KeySet:
         if isinstance(jwk, Mapping)
         and isinstance(jwk.get("kid"), str)
         and jwk.get("use", "sig") == "sig"
-        and (jwk.get("kty") == "RSA" or (jwk.get("kty") == "EC" and jwk.get("crv") == "P-384"))
+        and (
+            (jwk.get("kty") == "RSA" and _rsa_bits(jwk) >= _MIN_RSA_BITS)
+            or (jwk.get("kty") == "EC" and jwk.get("crv") == "P-384")
+        )
     ]
+    if len(usable) < len(data["keys"]):
+        _log.warning(
+            "%s: %d key(s) left out (not an ES384/RS384 signing key)",
+            where,
+            len(data["keys"]) - len(usable),
+        )
     try:
         return KeySet.import_key_set({"keys": usable})
     except (JoseError, ValueError) as exc:
         raise ConfigError(f"{where}: invalid JWK Set: {exc}") from None
+
+
+def _rsa_bits(jwk: Mapping[str, Any]) -> int:
+    """Modulus length of an RSA JWK (0 when unreadable)."""
+    n = jwk.get("n")
+    if not isinstance(n, str):
+        return 0
+    try:
+        raw = base64.urlsafe_b64decode(n + "=" * (-len(n) % 4))
+    except ValueError:
+        return 0
+    return int.from_bytes(raw, "big").bit_length()
 
 
 def _pick(keys: KeySet, kid: str) -> ECKey | RSAKey:
