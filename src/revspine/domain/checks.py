@@ -27,7 +27,7 @@ from pydantic import BaseModel
 from revspine.domain.case import Case
 from revspine.errors import FieldProblem
 
-__all__ = ["check_case"]
+__all__ = ["check_case", "contradictions"]
 
 _EXEMPT_FROM_FUTURE = frozenset({"assessment_date"})
 _AGE_TOLERANCE_YEARS = 1
@@ -43,7 +43,7 @@ def check_case(case: Case, as_of: date) -> list[FieldProblem]:
         elif isinstance(value, float) and not math.isfinite(value):
             problems.append(FieldProblem(path, f"{value} is not a finite number"))
     problems.extend(_check_age(case, as_of))
-    problems.extend(_check_contradictions(case))
+    problems.extend(contradictions(case))
     return problems
 
 
@@ -108,7 +108,7 @@ def _check_age(case: Case, as_of: date) -> list[FieldProblem]:
     ]
 
 
-def _check_contradictions(case: Case) -> list[FieldProblem]:
+def contradictions(case: Case) -> list[FieldProblem]:
     """Recorded facts that contradict each other."""
     problems = []
     symptoms = case.symptoms
@@ -117,6 +117,21 @@ def _check_contradictions(case: Case) -> list[FieldProblem]:
             FieldProblem(
                 "symptoms.weakness_progressive",
                 "progressive weakness is recorded while symptoms.weakness is false",
+            )
+        )
+    predominant = symptoms.predominant_pain
+    if symptoms.radicular_pain is False and predominant in ("radicular", "equal"):
+        problems.append(
+            FieldProblem(
+                "symptoms.predominant_pain",
+                f"predominant pain is '{predominant}' while symptoms.radicular_pain is false",
+            )
+        )
+    if symptoms.axial_pain is False and predominant in ("axial", "equal"):
+        problems.append(
+            FieldProblem(
+                "symptoms.predominant_pain",
+                f"predominant pain is '{predominant}' while symptoms.axial_pain is false",
             )
         )
     co = case.comorbidities

@@ -13,6 +13,7 @@ from revspine.domain.assessment import (
     KnowledgeInfo,
 )
 from revspine.domain.case import Case
+from revspine.domain.checks import contradictions
 from revspine.domain.scores import odi
 from revspine.errors import EngineError
 from revspine.knowledge import Knowledge, load_knowledge
@@ -75,6 +76,8 @@ def assess(
     if not _RULES:
         _RULES.extend(ordered_rules())
     ctx = Ctx(case, kb, when)
+    for problem in contradictions(case):
+        ctx.warn("contradictory_input", problem.message, problem.path)
     finalised = False
     for r in _RULES:
         if not finalised and r.id[:2] not in ("RF", "DX"):
