@@ -15,7 +15,6 @@ pytestmark = pytest.mark.req("REQ-205")
 SCRIPT = Path(sys.executable).parent / "revspine"
 
 
-@pytest.mark.skipif(not SCRIPT.exists(), reason="revspine entry point not installed in this venv")
 def test_installed_entry_point(tmp_path: Path) -> None:
     case = {
         "assessment_date": "2026-01-10",
