@@ -185,8 +185,8 @@ def evaluate_shard(
     groups: dict[str, list[tuple[int, int, bytes]]] = {}
     with open(task.path, "rb") as fh:
         for line in fh:
-            pid, file_index, line_no, raw = line.rstrip(b"\n").split(b"\t", 3)
-            groups.setdefault(pid.decode(), []).append((int(file_index), int(line_no), raw))
+            key, file_index, line_no, raw = line.rstrip(b"\n").split(b"\t", 3)
+            groups.setdefault(key.decode(), []).append((int(file_index), int(line_no), raw))
     writer = PartWriter(parts_dir, task.index)
     done = 0
     for pid in sorted(groups):

@@ -21,14 +21,14 @@ from typing import IO, Any
 
 import orjson
 
-from revspine.batch._parts import _tmp, iter_part_rows, part_paths, replace_atomic
+from revspine.batch._parts import _tmp, part_paths, replace_atomic
 from revspine.batch.records import RecordError, error_sort_key
 from revspine.batch.rows import row_schema
 
 __all__ = ["OUTPUTS", "MergeResult", "merge_parts"]
 
 OUTPUTS = ("patients.parquet", "assessments.jsonl", "errors.jsonl")
-ROW_GROUP = 8192
+ROW_GROUP = 4096
 
 
 @dataclass
@@ -40,11 +40,38 @@ class MergeResult:
     errors_by_kind: dict[str, int] = field(default_factory=dict)
 
 
-def _part_stream(index: int, parts_dir: Path) -> Iterator[tuple[str, int, dict[str, Any], bytes]]:
-    rows_path, jsonl_path, _ = part_paths(parts_dir, index)
-    with open(jsonl_path, "rb") as lines:
-        for row in iter_part_rows(rows_path):
-            yield row["patient_id"], index, row, lines.readline().rstrip(b"\n")
+class _Part:
+    """One part being merged: its current Arrow batch (rows stay columnar) and its
+    assessments file, read in step."""
+
+    def __init__(self, index: int, parts_dir: Path) -> None:
+        import pyarrow as pa
+
+        rows_path, jsonl_path, _ = part_paths(parts_dir, index)
+        self.index = index
+        self.source = pa.OSFile(str(rows_path), "rb")  # not memory-mapped: RSS stays small
+        self.reader = pa.ipc.open_file(self.source)
+        self.lines = open(jsonl_path, "rb")  # noqa: SIM115 - closed in close()
+        self.batch_no = -1
+        self.batch: Any = None
+        self.ids: list[str] = []
+        self.pos = 0
+
+    def advance(self) -> bool:
+        """Move to the next row; False when the part is exhausted."""
+        self.pos += 1
+        while self.pos >= len(self.ids):
+            self.batch_no += 1
+            if self.batch_no >= self.reader.num_record_batches:
+                return False
+            self.batch = self.reader.get_batch(self.batch_no)
+            self.ids = self.batch.column(0).to_pylist()
+            self.pos = 0
+        return True
+
+    def close(self) -> None:
+        self.lines.close()
+        self.source.close()
 
 
 def _error_stream(path: Path) -> Iterator[RecordError]:
@@ -58,32 +85,45 @@ def merge_parts(
     parts: list[int], parts_dir: Path, out_dir: Path, extra_errors: list[Path]
 ) -> MergeResult:
     """Merge the given parts (and the errors found before them) into the output files."""
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     result = MergeResult()
     schema = row_schema()
     parquet_path, jsonl_path, errors_path = (out_dir / name for name in OUTPUTS)
     tmp_parquet, tmp_jsonl, tmp_errors = _tmp(parquet_path), _tmp(jsonl_path), _tmp(errors_path)
-    merged = heapq.merge(*(_part_stream(i, parts_dir) for i in parts), key=lambda t: t[:2])
     writer = pq.ParquetWriter(
         str(tmp_parquet), schema, compression="zstd", write_statistics=True, use_dictionary=True
     )
+    readers = [_Part(i, parts_dir) for i in parts]
     try:
+        heap = []
+        for r in readers:
+            r.pos = -1
+            if r.advance():
+                heap.append((r.ids[r.pos], r.index, r))
+        heapq.heapify(heap)
+        group: list[tuple[int, int]] = []  # (batch key, row) of the next row group
+        batches: dict[int, Any] = {}
         with open(tmp_jsonl, "wb") as jsonl:
-            batch: list[dict[str, Any]] = []
-            for _, _, row, line in merged:
-                batch.append(row)
-                jsonl.write(line + b"\n")
-                if len(batch) == ROW_GROUP:
-                    writer.write_table(pa.Table.from_pylist(batch, schema=schema))
-                    result.patients += len(batch)
-                    batch = []
-            if batch or result.patients == 0:
-                writer.write_table(pa.Table.from_pylist(batch, schema=schema))
-                result.patients += len(batch)
+            while heap:
+                _, _, r = heap[0]
+                key = id(r.batch)
+                batches.setdefault(key, r.batch)
+                group.append((key, r.pos))
+                jsonl.write(r.lines.readline())
+                if r.advance():
+                    heapq.heapreplace(heap, (r.ids[r.pos], r.index, r))
+                else:
+                    heapq.heappop(heap)
+                if len(group) == ROW_GROUP:
+                    result.patients += _write_group(writer, group, batches, schema)
+                    group, batches = [], {}
+            if group or result.patients == 0:
+                result.patients += _write_group(writer, group, batches, schema)
     finally:
         writer.close()
+        for r in readers:
+            r.close()
     kinds: Counter[str] = Counter()
     streams = [_error_stream(p) for p in extra_errors if p.exists()]
     streams += [_error_stream(part_paths(parts_dir, i)[2]) for i in parts]
@@ -98,6 +138,23 @@ def merge_parts(
     ):
         replace_atomic(tmp, final)
     return result
+
+
+def _write_group(
+    writer: Any, group: list[tuple[int, int]], batches: dict[int, Any], schema: Any
+) -> int:
+    """Write one row group: the listed rows, taken from the batches they are in."""
+    import pyarrow as pa
+
+    keys = list(batches)
+    offsets, start = {}, 0
+    for key in keys:
+        offsets[key] = start
+        start += batches[key].num_rows
+    table = pa.Table.from_batches([batches[k] for k in keys], schema=schema)
+    rows = table.take(pa.array([offsets[key] + row for key, row in group], pa.int64()))
+    writer.write_table(rows)
+    return len(group)
 
 
 def _write_errors(errors: Iterator[RecordError], out: IO[bytes], kinds: Counter[str]) -> None:

@@ -9,7 +9,6 @@ written to a temporary name and renamed, so a part on disk is always complete.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from revspine.batch.rows import row_schema
 
 __all__ = ["PartWriter", "atomic_write", "part_paths", "replace_atomic"]
 
-_IPC_BATCH = 1024
+_IPC_BATCH = 64  # the merge holds one batch per part in memory
 
 
 def part_paths(parts_dir: Path, index: int) -> tuple[Path, Path, Path]:
@@ -82,13 +81,3 @@ class PartWriter:
         atomic_write(jsonl_path, b"".join(line + b"\n" for _, _, line in self.items))
         self.errors.sort(key=error_sort_key)
         atomic_write(errors_path, b"".join(e.to_json() + b"\n" for e in self.errors))
-
-
-def iter_part_rows(path: Path) -> Iterator[dict[str, Any]]:
-    """The rows of a part, one batch in memory at a time."""
-    import pyarrow as pa
-
-    with pa.memory_map(str(path), "r") as source:
-        reader = pa.ipc.open_file(source)
-        for i in range(reader.num_record_batches):
-            yield from reader.get_batch(i).to_pylist()

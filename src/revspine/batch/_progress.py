@@ -82,7 +82,7 @@ class BatchProgress:
         if self._progress is not None:
             self._progress.stop()
 
-    def phase(self, name: str, total: float | None, unit: str, completed: float = 0) -> None:
+    def phase(self, name: str, total: float | None, unit: str, completed: int = 0) -> None:
         """Start a new phase (the previous one stays on screen, finished)."""
         if self._progress is None:
             return

@@ -13,7 +13,7 @@ or nested structs and lists.
 from __future__ import annotations
 
 import csv
-import io
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +35,7 @@ __all__ = [
 ]
 
 PATIENT_ID_COLUMN = "patient_id"
+_LINE_RE = re.compile(r"\bline (\d+) column \d+")
 
 
 @dataclass(frozen=True)
@@ -236,12 +237,5 @@ def _bundle_outcome(name: str, path: Path, ctx: EvalContext) -> Outcome:
 
 def _json_error_line(message: str) -> int:
     """The line number in an orjson error message ("… line 3 column 5 (char 17)")."""
-    marker = message.rfind(": line ")
-    if marker == -1:
-        return 1
-    digits = io.StringIO()
-    for ch in message[marker + 7 :]:
-        if not ch.isdigit():
-            break
-        digits.write(ch)
-    return int(digits.getvalue() or 1)
+    m = _LINE_RE.search(message)
+    return int(m.group(1)) if m else 1

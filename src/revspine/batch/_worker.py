@@ -63,7 +63,10 @@ def init_worker(config: WorkerConfig, queue: Any = None) -> None:
     kb = load_knowledge(override=Path(config.knowledge) if config.knowledge else None)
     _State.ctx = EvalContext(kb, config.as_of, config.default_as_of)
     _State.shared_path = None
-    if queue is not None:
+    if queue is not None:  # a pool worker: Ctrl-C is the main process's to handle
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         _State.progress = queue.put
 
 

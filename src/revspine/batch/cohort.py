@@ -56,7 +56,9 @@ def _source(directory: Path) -> str:
     if rows.is_dir():
         return str(rows / "*.parquet")
     if not rows.exists():
-        raise FileNotFoundError(f"{directory}: no patients.parquet (run `revspine batch` first)")
+        from revspine.errors import InputError
+
+        raise InputError(f"{directory}: no patients.parquet (run `revspine batch` first)")
     return str(rows)
 
 
@@ -79,9 +81,7 @@ def cohort_stats(directory: Path) -> dict[str, Any]:
         stats["dispositions"] = _query(
             con, "SELECT disposition, count(*) n FROM p GROUP BY 1 ORDER BY n DESC, 1"
         )
-        workup_cols = ", ".join(
-            f"count(*) FILTER (WHERE workup_{t}) AS {t}" for t in WORKUP_TESTS
-        )
+        workup_cols = ", ".join(f"count(*) FILTER (WHERE workup_{t}) AS {t}" for t in WORKUP_TESTS)
         counts = _query(con, f"SELECT {workup_cols} FROM p")[0] if WORKUP_TESTS else ()
         blocking = dict(
             _query(
@@ -140,14 +140,21 @@ def cohort_stats(directory: Path) -> dict[str, Any]:
 
 
 def _errors(con: Any, path: Path) -> list[tuple[Any, ...]]:
-    if not path.is_file() or path.stat().st_size == 0:
+    if path.is_dir():  # a Spark output folder
+        parts = [p for p in path.glob("part-*") if p.stat().st_size]
+        if not parts:
+            return []
+        source = str(path / "part-*")
+    elif path.is_file() and path.stat().st_size:
+        source = str(path)
+    else:
         return []
     return _query(
         con,
         "SELECT kind, file, count(*) FROM read_json(?, format='newline_delimited', "
         "columns={'file': 'VARCHAR', 'line': 'BIGINT', 'kind': 'VARCHAR'}) "
         "GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2",
-        [str(path)],
+        [source],
     )
 
 
@@ -162,24 +169,27 @@ def _pct(n: int, total: int) -> str:
     return f"{100 * n / total:.1f} %" if total else "-"
 
 
-def _bars(items: Sequence[tuple[str, int]], total: int, colour: str = _BAR) -> str:
+def _bars(
+    items: Sequence[tuple[str, int]],
+    total: int,
+    colour: str = _BAR,
+    colours: dict[str, str] | None = None,
+) -> str:
     """A horizontal bar chart (inline SVG) of label → count."""
     if not items:
         return "<p class='note'>None.</p>"
     label_w, bar_w, row_h = 260, 520, 24
     top = max(n for _, n in items) or 1
     height = row_h * len(items) + 8
-    parts = [
-        f"<svg xmlns='http://www.w3.org/2000/svg' width='{label_w + bar_w + 120}' "
-        f"height='{height}' role='img'>"
-    ]
+    parts = [f"<svg width='{label_w + bar_w + 120}' height='{height}' role='img'>"]
     for i, (label, n) in enumerate(items):
         y = 4 + i * row_h
         w = max(1, round(bar_w * n / top)) if n else 0
         parts.append(
             f"<text x='{label_w - 8}' y='{y + 16}' text-anchor='end' font-size='13'>"
             f"{_e(label)}</text>"
-            f"<rect x='{label_w}' y='{y + 3}' width='{w}' height='{row_h - 8}' fill='{colour}'>"
+            f"<rect x='{label_w}' y='{y + 3}' width='{w}' height='{row_h - 8}' "
+            f"fill='{(colours or {}).get(label, colour)}'>"
             f"<title>{_e(label)}: {n}</title></rect>"
             f"<text x='{label_w + w + 6}' y='{y + 16}' font-size='12'>{n} ({_pct(n, total)})</text>"
         )
@@ -191,10 +201,7 @@ def _stacked(groups: dict[str, dict[str, int]]) -> str:
     """One 100 % stacked bar per group, segments by disposition (inline SVG)."""
     label_w, bar_w, row_h = 260, 560, 26
     height = row_h * len(groups) + 8
-    parts = [
-        f"<svg xmlns='http://www.w3.org/2000/svg' width='{label_w + bar_w + 20}' "
-        f"height='{height}' role='img'>"
-    ]
+    parts = [f"<svg width='{label_w + bar_w + 20}' height='{height}' role='img'>"]
     for i, (group, counts) in enumerate(groups.items()):
         y = 4 + i * row_h
         total = sum(counts.values()) or 1
@@ -300,7 +307,7 @@ def cohort_report(directory: Path) -> str:
         "each patient's full, explained assessment is in assessments.jsonl. Counts are patients "
         "unless stated otherwise.</p>",
         "<h2>Disposition</h2>",
-        _bars([(d, n) for d, n in s["dispositions"]], total),
+        _bars([(d, n) for d, n in s["dispositions"]], total, colours=_COLOURS),
         f"<table id='dispositions'><thead><tr><th>disposition</th><th class='n'>patients</th>"
         f"<th class='n'>share</th></tr></thead><tbody>{disp_rows}</tbody></table>",
         "<h2>Most common missing work-up</h2>",
@@ -327,7 +334,7 @@ def cohort_report(directory: Path) -> str:
             out.append(_group_section(group, s[group], total))
     out.append("<h2>Bad records</h2>")
     out.append(
-        _table(["kind", "file", "records"], s["errors"])
+        _table(["kind", "file", "records"], s["errors"], numeric_from=2)
         if s["errors"]
         else "<p class='note'>None.</p>"
     )

@@ -25,7 +25,7 @@ import queue
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -167,6 +167,14 @@ def detect_input(path: Path, input_format: str = "auto") -> tuple[str, list[tupl
     return input_format, files
 
 
+def default_workers() -> int:
+    """The CPUs this process may run on (all cores by default)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -269,10 +277,11 @@ class _Pool:
         order: list[int] = []
         while True:
             while not exhausted and outstanding < window:
-                task = next(pending, None)
-                if task is None:
+                nxt = next(pending, None)
+                if nxt is None:
                     exhausted = True
                     break
+                task = nxt
                 order.append(task.index)
                 self.pool.apply_async(run_task, (task,), callback=done.put, error_callback=done.put)
                 outstanding += 1
@@ -320,6 +329,10 @@ def run_batch(options: BatchOptions, *, interrupt_after: int | None = None) -> B
         "knowledge_override": str(options.knowledge.resolve()) if options.knowledge else None,
     }
     previous = work.load() if options.resume else None
+    if options.resume and previous is None:
+        finished = _completed(out, key)
+        if finished is not None:
+            return finished
     if previous is not None:
         if previous.get("version") != WORK_VERSION or previous.get("key") != key:
             raise ResumeError(
@@ -334,7 +347,7 @@ def run_batch(options: BatchOptions, *, interrupt_after: int | None = None) -> B
         work.state["default_as_of"] = today.isoformat()
         work.save()
     default_as_of = date.fromisoformat(work.state["default_as_of"])
-    workers = max(1, options.workers or os.cpu_count() or 1)
+    workers = max(1, options.workers or default_workers())
     config = WorkerConfig(
         options.as_of,
         default_as_of,
@@ -344,9 +357,12 @@ def run_batch(options: BatchOptions, *, interrupt_after: int | None = None) -> B
     )
     resumed = len(work.done())
     interrupted = [0]
+    timings: dict[str, float] = {}
     with BatchProgress(options.progress) as progress:
         pool = _Pool(workers, config, progress)
         try:
+            tasks: Iterable[Task]
+            total: int | None
             if kind == "fhir-bulk":
                 tasks, total = _bulk_tasks(source, options, work, pool, progress, workers)
             elif kind == "bundles":
@@ -354,6 +370,7 @@ def run_batch(options: BatchOptions, *, interrupt_after: int | None = None) -> B
             else:
                 tasks, total = _row_tasks(source, options)
             done = work.done()
+            timings["prepare"] = time.perf_counter() - clock
             progress.phase("assess", total, "patients", completed=sum(done.values()))
 
             def record(result: TaskResult) -> None:
@@ -367,13 +384,16 @@ def run_batch(options: BatchOptions, *, interrupt_after: int | None = None) -> B
             pending = (t for t in tasks if t.index not in done)
             pool.run(pending, record)
             progress.finish()
+            timings["assess"] = time.perf_counter() - clock - timings["prepare"]
         except BaseException:
             pool.close(abort=True)
             raise
         pool.close(abort=False)
     parts = sorted(work.done())
     extra = [work.partition_errors]
+    mark = time.perf_counter()
     merged = merge_parts(parts, work.parts, out, extra)
+    timings["merge"] = time.perf_counter() - mark
     summary = BatchSummary(
         input_kind=kind,
         patients=merged.patients,
@@ -393,6 +413,7 @@ def run_batch(options: BatchOptions, *, interrupt_after: int | None = None) -> B
         "started": started,
         "finished": _now(),
         "seconds": summary.seconds,
+        "timings": {k: round(v, 3) for k, v in timings.items()},
         "workers": workers,
         "input": {"path": str(options.input), "kind": kind, "files": [n for n, _ in files]},
         "options": {
@@ -410,11 +431,39 @@ def run_batch(options: BatchOptions, *, interrupt_after: int | None = None) -> B
             "tasks_resumed": summary.tasks_resumed,
         },
         "outputs": {name: _sha256(out / name) for name in OUTPUTS},
+        "key": key,
         "columns": _columns(),
     }
     _write_json(out / "manifest.json", manifest)
     shutil.rmtree(work.dir, ignore_errors=True)
     return summary
+
+
+def _completed(out: Path, key: dict[str, Any]) -> BatchSummary | None:
+    """``--resume`` of a run that already completed (same key, outputs intact): its summary."""
+    try:
+        manifest = json.loads((out / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if manifest.get("key") != key or manifest.get("status") != "complete":
+        return None
+    for name, digest in manifest["outputs"].items():
+        if not (out / name).is_file() or _sha256(out / name) != digest:
+            return None
+    counts, options = manifest["counts"], manifest["options"]
+    return BatchSummary(
+        input_kind=manifest["input"]["kind"],
+        patients=counts["patients"],
+        errors=counts["errors"],
+        errors_by_kind=counts["errors_by_kind"],
+        tasks=counts["tasks"],
+        tasks_resumed=counts["tasks"],
+        seconds=0.0,
+        out=out,
+        as_of=options["as_of"],
+        default_as_of=options["default_as_of"],
+        knowledge=manifest["knowledge"],
+    )
 
 
 def _columns() -> list[str]:
@@ -479,9 +528,9 @@ def _bulk_tasks(
         work.state |= {"partitioned": True, "shards": shards, "patients": patients[0]}
         work.save()
     shards = int(work.state["shards"])
-    shared = str(work.shared) if work.shared.stat().st_size else None
+    shared_path = str(work.shared) if work.shared.stat().st_size else None
     tasks: list[Task] = [
-        ShardTask(i, str(_shard_path(work, i)), names, shared) for i in range(shards)
+        ShardTask(i, str(_shard_path(work, i)), names, shared_path) for i in range(shards)
     ]
     return tasks, int(work.state["patients"])
 
@@ -523,10 +572,3 @@ def _row_tasks(source: _Input, options: BatchOptions) -> tuple[Iterator[Task], i
             yield RowsTask(index, tuple(block))
 
     return tasks(), total
-
-
-def summary_dict(summary: BatchSummary) -> dict[str, Any]:
-    """The summary as JSON-ready data."""
-    data = asdict(summary)
-    data["out"] = str(summary.out)
-    return data

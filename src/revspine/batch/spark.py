@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -113,7 +113,8 @@ def _list_ndjson(spark: SparkSession, path: str) -> list[str]:
     sc = spark.sparkContext
     jvm: Any = sc._jvm
     hpath = jvm.org.apache.hadoop.fs.Path(path)
-    fs = hpath.getFileSystem(sc._jsc.hadoopConfiguration())  # type: ignore[union-attr]
+    jsc: Any = sc._jsc
+    fs = hpath.getFileSystem(jsc.hadoopConfiguration())
     names = [
         str(status.getPath().getName())
         for status in fs.listStatus(hpath)
@@ -122,7 +123,62 @@ def _list_ndjson(spark: SparkSession, path: str) -> list[str]:
     return sorted(names)
 
 
-def _route(rows: Iterator[tuple[int, int, str]]) -> Iterator[tuple[str, str | None, int, int, str]]:
+_ROUTED_SCHEMA = "tag string, key string, file int, line long, text string"
+
+
+def _routed(spark: SparkSession, paths: list[str], files: list[str]) -> DataFrame:
+    """Every line of the files with its file index and 1-based line number, routed.
+
+    Line numbers are computed in the JVM: each file split (``_metadata.file_block_start``) is
+    read in order within one partition, so a line's number is the number of lines in the
+    earlier splits of its file plus its position in its split (from
+    ``monotonically_increasing_id``, which increases along a partition)."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    names = F.array(*[F.lit(n) for n in files])
+    text = spark.read.text(paths).select(
+        (F.array_position(names, F.col("_metadata.file_name")) - 1).cast("int").alias("file"),
+        F.col("_metadata.file_block_start").alias("block"),
+        F.monotonically_increasing_id().alias("mid"),
+        F.col("value").alias("text"),
+    )
+    blocks = text.groupBy("file", "block").agg(
+        F.count(F.lit(1)).alias("n"), F.min("mid").alias("first")
+    )
+    earlier = Window.partitionBy("file").orderBy("block").rowsBetween(Window.unboundedPreceding, -1)
+    blocks = blocks.withColumn("before", F.coalesce(F.sum("n").over(earlier), F.lit(0)))
+    numbered = text.join(F.broadcast(blocks.drop("n")), ["file", "block"]).select(
+        "file", (F.col("before") + F.col("mid") - F.col("first") + 1).alias("line"), "text"
+    )
+    return numbered.mapInArrow(_route_batches, _ROUTED_SCHEMA)
+
+
+def _route_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """``mapInArrow``: (file, line, text) → (tag, key, file, line, text)."""
+    import pyarrow as pa
+
+    schema = pa.schema(
+        [
+            ("tag", pa.string()),
+            ("key", pa.string()),
+            ("file", pa.int32()),
+            ("line", pa.int64()),
+            ("text", pa.string()),
+        ]
+    )
+    for batch in batches:
+        rows = zip(*(batch.column(i).to_pylist() for i in range(3)), strict=True)
+        columns: list[list[Any]] = [[], [], [], [], []]
+        for routed in _route(rows):
+            for column, value in zip(columns, routed, strict=True):
+                column.append(value)
+        yield pa.RecordBatch.from_arrays(
+            [pa.array(c, t) for c, t in zip(columns, schema.types, strict=True)], schema=schema
+        )
+
+
+def _route(rows: Iterable[Any]) -> Iterator[tuple[str, str | None, int, int, str]]:
     """Route NDJSON lines (file index, line, text) as the local phase 1 does."""
     import orjson
 
@@ -181,9 +237,7 @@ def _context(
     return _Executor.ctx
 
 
-def _evaluator(
-    as_of: str, knowledge: str | None, files: list[str], shared_bc: Any
-) -> Any:
+def _evaluator(as_of: str, knowledge: str | None, files: list[str], shared_bc: Any) -> Any:
     """The ``mapInArrow`` function: patient groups in, batch rows out."""
 
     def evaluate(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -233,35 +287,20 @@ def assess_bulk(
     *,
     as_of: date,
     knowledge: str | None = None,
-    min_partitions: int | None = None,
 ) -> SparkResult:
     """Assess every patient of the Bulk Data export at ``input_path`` (lazy DataFrames)."""
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
-    from pyspark.sql.types import IntegerType, LongType, StringType, StructField, StructType
+    from pyspark.sql.types import LongType, StringType, StructField, StructType
 
     sc = spark.sparkContext
     files = _list_ndjson(spark, input_path)
     base = input_path.rstrip("/")
-    per_file = [
-        sc.textFile(f"{base}/{name}", min_partitions or 1)
-        .zipWithIndex()
-        .map(lambda t, i=i: (i, t[1] + 1, t[0]))
-        for i, name in enumerate(files)
-    ]
-    lines = sc.union(per_file) if per_file else sc.emptyRDD()
-    routed_schema = StructType(
-        [
-            StructField("tag", StringType(), False),
-            StructField("key", StringType(), True),
-            StructField("file", IntegerType(), False),
-            StructField("line", LongType(), False),
-            StructField("text", StringType(), False),
-        ]
-    )
-    routed = spark.createDataFrame(lines.mapPartitions(_route), routed_schema).persist(
-        StorageLevel.MEMORY_AND_DISK
-    )
+    routed = (
+        _routed(spark, [f"{base}/{name}" for name in files], files)
+        if files
+        else spark.createDataFrame([], _ROUTED_SCHEMA)
+    ).persist(StorageLevel.MEMORY_AND_DISK)
     shared_rows = routed.filter(F.col("tag") == _TAG_SHARED).select("file", "line", "text")
     shared = [(r["file"], r["line"], r["text"]) for r in shared_rows.collect()]
     shared.sort()
@@ -342,7 +381,8 @@ def write_outputs(result: SparkResult, out: str, *, mode: str = "overwrite") -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``spark-submit -m revspine.batch.spark INPUT --out OUT --as-of DATE`` (see docs/BATCH.md)."""
+    """``spark-submit <path of this file> INPUT --out OUT --as-of DATE``, or
+    ``python -m revspine.batch.spark … --master local[*]`` (see docs/BATCH.md)."""
     parser = argparse.ArgumentParser(
         prog="revspine.batch.spark", description="revspine batch assessment on Apache Spark."
     )
@@ -351,26 +391,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--as-of", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
     parser.add_argument("--knowledge", help="site override (TOML), readable on every executor")
     parser.add_argument("--master", help="Spark master for a local run, e.g. local[*]")
-    parser.add_argument("--min-partitions", type=int, help="input partitions per file")
     args = parser.parse_args(argv)
+    # Run through the package module, not ``__main__`` (spark-submit runs this file as a
+    # script), so that executors import the functions instead of unpickling copies of them.
+    from revspine.batch import spark as job
+
     if args.master:
-        spark = local_session(args.master)
+        spark = job.local_session(args.master)
     else:
         from pyspark.sql import SparkSession
 
         spark = SparkSession.builder.appName("revspine-batch").getOrCreate()
     try:
-        result = assess_bulk(
-            spark,
-            args.input,
-            as_of=args.as_of,
-            knowledge=args.knowledge,
-            min_partitions=args.min_partitions,
-        )
-        counts = write_outputs(result, args.out)
+        result = job.assess_bulk(spark, args.input, as_of=args.as_of, knowledge=args.knowledge)
+        counts = job.write_outputs(result, args.out)
     finally:
         spark.stop()
-    sys.stderr.write(f"revspine: {counts['patients']} patient(s), {counts['errors']} bad record(s)\n")
+    sys.stderr.write(
+        f"revspine: {counts['patients']} patient(s), {counts['errors']} bad record(s)\n"
+    )
     return 0
 
 

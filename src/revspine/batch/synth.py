@@ -124,6 +124,8 @@ def synth_patient(seed: int, index: int, bad_rate: float = 0.0) -> SynthPatient:
     rng = random.Random(f"revspine-synth/{seed}/{index}")
     data = CaseGenerator(rng.getrandbits(64)).case(index)
     data["case_id"] = f"SYN{seed}-{index:07d}"
+    if rng.random() < 0.35:  # casegen leaves daily opioid use unknown; exports often record it
+        data.setdefault("psychosocial", {})["daily_opioid_use"] = rng.random() < 0.5
     bundle = case_to_bundle(Case.model_validate(data))
     pid = str(uuid.uuid5(_NAMESPACE, f"{seed}/{index}"))
     resources = [entry["resource"] for entry in bundle["entry"]]
