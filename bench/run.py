@@ -42,6 +42,7 @@ from revspine import Case, __version__, assess, load_knowledge
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 OUTPUT = ROOT / "BENCHMARKS.md"
+OTHER_MARKER = "<!-- other benchmarks: FHIR import, batch, CDS Hooks, web (bench/*.py) -->"
 BIN = Path(sys.executable).parent
 CLI = BIN / "revspine"
 COMMAND = "make bench"
@@ -468,7 +469,13 @@ def main(argv: list[str] | None = None) -> int:
     tables, doc = render(rows, starts, machine(), notes)
     print(tables)
     if not args.no_write:
-        OUTPUT.write_text(doc, encoding="utf-8")
+        # Sections below the marker are written by the other bench scripts; keep them.
+        kept = ""
+        if OUTPUT.exists() and OTHER_MARKER in (old := OUTPUT.read_text(encoding="utf-8")):
+            kept = old[old.index(OTHER_MARKER) :]
+        OUTPUT.write_text(
+            doc.rstrip("\n") + "\n\n" + (kept or OTHER_MARKER + "\n"), encoding="utf-8"
+        )
         print(f"\nwrote {OUTPUT.relative_to(ROOT)}", file=sys.stderr)
     return 0
 
