@@ -1,0 +1,205 @@
+"""The pieces of the batch layer: routing a line to its patient, the per-patient evaluator
+(drop-and-retry, shared resources, site and surgeon), dotted-path tables."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from revspine import load_knowledge
+from revspine.batch import fhir_links
+from revspine.batch._tables import nest
+from revspine.batch.evaluate import EvalContext, SharedIndex, evaluate_fhir
+from revspine.batch.records import Origin
+
+pytestmark = pytest.mark.req("REQ-401", "REQ-206")
+
+AS_OF = date(2026, 11, 1)
+LOINC = "http://loinc.org"
+
+
+def _ctx(shared: SharedIndex | None = None) -> EvalContext:
+    return EvalContext(load_knowledge(), AS_OF, AS_OF, shared or SharedIndex())
+
+
+def _patient(pid: str = "p1", **extra: Any) -> dict[str, Any]:
+    return {
+        "resourceType": "Patient",
+        "id": pid,
+        "gender": "female",
+        "birthDate": "1960-05-01",
+    } | extra
+
+
+def _crp(value: float, unit: str, rid: str = "o1") -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "id": rid,
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": "1988-5"}]},
+        "subject": {"reference": "urn:uuid:whatever"},
+        "effectiveDateTime": "2026-10-20",
+        "valueQuantity": {"value": value, "unit": unit},
+    }
+
+
+@pytest.mark.parametrize(
+    ("resource", "expected"),
+    [
+        (_patient("abc"), ("patient", "abc")),
+        (
+            {"resourceType": "Observation", "subject": {"reference": "Patient/x1"}},
+            ("patient", "x1"),
+        ),
+        (
+            {
+                "resourceType": "Observation",
+                "subject": {"reference": "https://h/fhir/Patient/x2/_history/3"},
+            },
+            ("patient", "x2"),
+        ),
+        (
+            {"resourceType": "AllergyIntolerance", "patient": {"reference": "Patient/x3"}},
+            ("patient", "x3"),
+        ),
+        ({"resourceType": "Medication", "id": "m"}, ("shared", "Medication")),
+    ],
+)
+def test_patient_key(resource: dict[str, Any], expected: tuple[str, str]) -> None:
+    assert fhir_links.patient_key(resource) == expected
+
+
+@pytest.mark.parametrize(
+    ("resource", "kind"),
+    [
+        ([1, 2], "resource"),
+        ({"id": "x"}, "resource"),
+        ({"resourceType": "Patient"}, "resource"),
+        ({"resourceType": "Observation"}, "reference"),
+        ({"resourceType": "Observation", "subject": {"display": "no ref"}}, "reference"),
+        ({"resourceType": "Observation", "subject": {"reference": "Group/7"}}, "reference"),
+    ],
+)
+def test_unroutable_records(resource: Any, kind: str) -> None:
+    with pytest.raises(fhir_links.BadRecord) as exc:
+        fhir_links.patient_key(resource)
+    assert exc.value.kind == kind
+
+
+def test_refused_record_is_dropped_and_the_patient_still_assessed() -> None:
+    items = [
+        (Origin("Patient.ndjson", 1), _patient(), None),
+        (Origin("Observation.ndjson", 4), _crp(12, "furlong/fortnight", "bad"), None),
+        (Origin("Observation.ndjson", 9), _crp(12, "mg/L", "good"), None),
+    ]
+    outcome = evaluate_fhir("p1", items, _ctx())
+    assert outcome.row is not None and outcome.row["input_errors"] == 1
+    assert outcome.row["workup_crp"] is False
+    [error] = outcome.errors
+    assert (error.file, error.line, error.kind) == ("Observation.ndjson", 4, "fhir")
+    assert error.resource == "Observation/bad" and "furlong" in error.reason
+    assert error.reason.startswith("$.valueQuantity")
+
+
+def test_inconsistent_case_names_the_patient_record() -> None:
+    future = _crp(3, "mg/L") | {"effectiveDateTime": "2027-01-01"}
+    items = [
+        (Origin("Observation.ndjson", 1), future, None),
+        (Origin("Patient.ndjson", 3), _patient(), None),
+    ]
+    outcome = evaluate_fhir("p1", items, _ctx())
+    assert outcome.row is None and outcome.assessment_json is None
+    [error] = outcome.errors
+    assert (error.file, error.line, error.kind) == ("Patient.ndjson", 3, "case")
+    assert "labs[0].date" in error.reason and "future" in error.reason
+
+
+def test_shared_medication_site_and_surgeon_are_resolved() -> None:
+    shared = SharedIndex()
+    shared.add(
+        Origin("Medication.ndjson", 1),
+        {"resourceType": "Medication", "id": "m1", "code": {"text": "Opioid analgesic"}},
+    )
+    shared.add(
+        Origin("Organization.ndjson", 1),
+        {"resourceType": "Organization", "id": "o1", "name": "North"},
+    )
+    shared.add(
+        Origin("Practitioner.ndjson", 1),
+        {
+            "resourceType": "Practitioner",
+            "id": "d1",
+            "name": [{"prefix": ["Dr"], "given": ["Ann"], "family": "Lee"}],
+        },
+    )
+    statement = {
+        "resourceType": "MedicationStatement",
+        "status": "active",
+        "medicationReference": {"reference": "Medication/m1"},
+        "subject": {"reference": "Patient/p1"},
+    }
+    procedures = [
+        {
+            "resourceType": "Procedure",
+            "status": "completed",
+            "code": {"text": "Lumbar discectomy"},
+            "performedDateTime": day,
+            "performer": [{"actor": {"reference": ref} | extra}],
+            "subject": {"reference": "Patient/p1"},
+        }
+        for day, ref, extra in (
+            ("2024-01-01", "Practitioner/zz", {"display": "Dr Old"}),
+            ("2025-03-01", "Practitioner/d1", {}),
+        )
+    ]
+    items = [
+        (
+            Origin("Patient.ndjson", 1),
+            _patient(managingOrganization={"reference": "Organization/o1"}),
+            None,
+        ),
+        (Origin("MedicationStatement.ndjson", 1), statement, None),
+        *((Origin("Procedure.ndjson", i + 1), p, None) for i, p in enumerate(procedures)),
+    ]
+    outcome = evaluate_fhir("p1", items, _ctx(shared))
+    assert outcome.row is not None
+    assert (outcome.row["site"], outcome.row["surgeon"]) == ("North", "Dr Ann Lee")
+    assert b'{"field":"psychosocial.daily_opioid_use","value":true}' in (
+        outcome.assessment_json or b""
+    )
+
+
+def test_nest_dotted_paths() -> None:
+    flat = {
+        "case_id": "C1",
+        "patient.age": "61",
+        "patient.sex": "",
+        "surgeries.0.type": "fusion",
+        "surgeries.0.levels": '["L4-L5"]',
+        "surgeries.1.type": "discectomy",
+        "labs": '[{"test": "crp", "value": 3, "unit": "mg/L"}]',
+        "symptoms.fever": "false",
+    }
+    assert nest(flat) == {
+        "case_id": "C1",
+        "patient": {"age": "61"},
+        "surgeries": [{"type": "fusion", "levels": ["L4-L5"]}, {"type": "discectomy"}],
+        "labs": [{"test": "crp", "value": 3, "unit": "mg/L"}],
+        "symptoms": {"fever": "false"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("flat", "message"),
+    [
+        ({"labs": "[not json"}, "not valid JSON"),
+        ({"patient": '{"age": 3}', "patient.age": "4"}, "given twice"),
+        ({"surgeries": '{"x": 1}', "surgeries.0.type": "fusion"}, "is not a list"),
+        ({"labs.0.test": "crp", "labs.x": "y"}, "is not a mapping"),
+    ],
+)
+def test_nest_rejects(flat: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        nest(flat)
