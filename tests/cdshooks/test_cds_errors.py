@@ -49,6 +49,7 @@ def bundle() -> dict[str, Any]:
     return fhir_bundle(example_case("07_suspected_pseudarthrosis_no_ct"))
 
 
+@pytest.mark.req("HAZ-006")
 def test_missing_prefetch_without_fhir_server_is_412(signed, keys, clock) -> None:  # type: ignore[no-untyped-def]
     client, _ = signed
     error = _error(
@@ -183,6 +184,7 @@ def test_search_pages_are_followed_on_the_same_server_only(
     assert not any("elsewhere" in u for u in seen)
 
 
+@pytest.mark.req("HAZ-021")
 def test_prefetched_patient_must_be_the_context_patient(signed, keys, clock, bundle) -> None:  # type: ignore[no-untyped-def]
     client, _ = signed
     prefetch = prefetch_from_bundle(bundle)
@@ -237,6 +239,7 @@ def test_unknown_service_is_404(signed, keys, clock) -> None:  # type: ignore[no
     _error(response, 404, "unknown_service")
 
 
+@pytest.mark.req("REQ-401", "HAZ-001")
 def test_lab_in_an_unknown_unit_is_422(signed, keys, clock, bundle) -> None:  # type: ignore[no-untyped-def]
     client, _ = signed
     prefetch = prefetch_from_bundle(bundle)

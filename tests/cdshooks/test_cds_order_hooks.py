@@ -78,6 +78,7 @@ UNEXPLAINED_PAIN: dict[str, Any] = {
 }
 
 
+@pytest.mark.req("REQ-103", "REQ-202", "HAZ-012", "HAZ-013")
 def test_revision_fusion_without_esr_crp_gets_a_warning_naming_them(signed, keys, clock) -> None:  # type: ignore[no-untyped-def]
     """The issue's 'done when': order-sign, revision fusion (draft ServiceRequest), unexplained
     pain after a fusion, no ESR/CRP on record -> a warning card naming ESR and CRP."""
@@ -122,6 +123,7 @@ def test_complete_native_record_names_only_what_is_missing(make_client, keys, cl
     assert "OP001" in smoking["extension"]["revspine.ruleIds"]
 
 
+@pytest.mark.req("HAZ-017")
 def test_everything_complete_gives_no_card(make_client, keys, clock) -> None:  # type: ignore[no-untyped-def]
     native = Case.model_validate(candidate_base())
     client, _ = make_client(case_source=Stored(native))
@@ -129,6 +131,7 @@ def test_everything_complete_gives_no_card(make_client, keys, clock) -> None:  #
     assert _post(client, keys, clock, SIGN, body) == {"cards": []}
 
 
+@pytest.mark.req("HAZ-007")
 def test_open_red_flag_is_critical(make_client, keys, clock) -> None:  # type: ignore[no-untyped-def]
     native = example_case("01_cauda_equina")
     client, _ = make_client(case_source=Stored(native))

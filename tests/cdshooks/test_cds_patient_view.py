@@ -47,6 +47,7 @@ def _call(client: Client, keys: Keys, clock: FakeClock, body: dict[str, Any]) ->
     return data
 
 
+@pytest.mark.req("REQ-202", "REQ-203")
 def test_fbss_record_gives_the_engines_cited_answer(signed, keys, clock) -> None:  # type: ignore[no-untyped-def]
     """EX07 (suspected pseudarthrosis, smoker) as the EHR holds it in FHIR R4."""
     client, _ = signed
@@ -85,8 +86,10 @@ def test_fbss_record_gives_the_engines_cited_answer(signed, keys, clock) -> None
             == f"{expected.knowledge.id} {expected.knowledge.version}"
         )
         assert "Rules: " in card["detail"] and len(card["summary"]) < 140
+        assert card["detail"].endswith("Advice for a qualified clinician to review, not an order.")
 
 
+@pytest.mark.req("HAZ-007")
 def test_red_flags_are_critical_cards(make_client, keys, clock) -> None:  # type: ignore[no-untyped-def]
     """Symptoms are not in FHIR: a stored case (the CaseSource port) supplies them."""
     native = example_case("01_cauda_equina")
@@ -105,6 +108,7 @@ def test_red_flags_are_critical_cards(make_client, keys, clock) -> None:  # type
     expected = assess(native, as_of=AS_OF)
     assert [f.code for f in expected.red_flags]
     assert len(critical) == len(expected.red_flags)
+    assert cards[: len(critical)] == critical  # red flags come first, never below routine advice
     assert critical[0]["summary"].startswith("Red flag: cauda equina")
     assert expected.red_flags[0].rule_id in critical[0]["extension"]["revspine.ruleIds"]
 
@@ -166,6 +170,7 @@ def test_fetching_from_fhir_server_gives_the_same_cards(make_client, keys, clock
     assert from_prefetch["cards"]
 
 
+@pytest.mark.req("HAZ-006")
 def test_partial_prefetch_is_completed_from_the_server(make_client, keys, clock) -> None:  # type: ignore[no-untyped-def]
     bundle = fhir_bundle(example_case("26_pseudarthrosis_ex_smoker"))
     log: list[Any] = []

@@ -8,6 +8,7 @@ from typing import Any
 
 import jsonschema
 import orjson
+import pytest
 from cds_schemas import RESPONSE
 from cdstools import (
     FakeClock,
@@ -65,6 +66,7 @@ def _check(response: dict[str, Any]) -> None:
         assert "Rules: " in card["detail"]
 
 
+@pytest.mark.req("REQ-202")
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     case=case_dicts(),

@@ -7,11 +7,14 @@ plain-language page for the patient repeats the gist without clinical numbers.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from revspine.domain.assessment import Assessment, Fact, Recommendation
 
 if TYPE_CHECKING:
+    import jinja2
+
     from revspine.domain.case import Case
     from revspine.knowledge import Knowledge
 
@@ -133,13 +136,27 @@ _SAGITTAL_KEYS = {
 
 
 def render_html(
-    assessment: Assessment, case: Case | None = None, *, knowledge: Knowledge | None = None
+    assessment: Assessment,
+    case: Case | None = None,
+    *,
+    knowledge: Knowledge | None = None,
+    interactive: bool = False,
 ) -> str:
     """Render ``assessment`` (and, when given, the case's surgical history) as one HTML page.
 
     ``knowledge`` supplies the SRS–Schwab bands for the sagittal chart; without it the default
-    knowledge base is used when its id and version match the assessment's.
+    knowledge base is used when its id and version match the assessment's. ``interactive``
+    (for a page in the web app) folds the facts behind each item into expandable ``<details>``
+    and opens only the top three causes of the differential; the printed report shows all.
     """
+    template = _template()
+    return template.render(**_context(assessment, case, knowledge), interactive=interactive)
+
+
+@functools.cache
+def _template() -> jinja2.Template:
+    """The report template, compiled once per process (compiling costs ~50 ms; rendering ~2 ms).
+    jinja2 is imported here so that importing this module stays cheap for the CLI."""
     import jinja2
 
     env = jinja2.Environment(
@@ -152,8 +169,7 @@ def render_html(
     )
     env.filters.update(human=_human, fact=_fact, cite=_cite, cite_compact=_cite_compact, val=_val)
     env.globals.update(status_class=_status_class, agents_table=_agents_table)
-    template = env.get_template("report.html.j2")
-    return template.render(**_context(assessment, case, knowledge))
+    return env.get_template("report.html.j2")
 
 
 # -- formatting filters -----------------------------------------------------------------------

@@ -19,7 +19,7 @@ from revspine.domain.case import Case
 from revspine.knowledge import Knowledge, load_knowledge
 from revspine.settings import Settings, resolve_secret_key
 from revspine.storage import Clock, Store, open_store, system_clock
-from revspine.web import api, pages, pages_auth
+from revspine.web import api, cdshooks, pages, pages_auth
 from revspine.web.context import AppContext
 from revspine.web.credentials import Passwords
 from revspine.web.errors import HttpProblem, install_error_handlers
@@ -180,6 +180,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(pages_auth.router)
     app.include_router(pages.router)
+    app.include_router(cdshooks.cds_router(settings, knowledge=ctx.knowledge, clock=clock))
     app.mount("/static", StaticFiles(packages=[("revspine.web", "static")]), name="static")
     app.add_middleware(_Hardening, hsts=settings.cookie_secure)
     app.openapi = _openapi(app)  # type: ignore[method-assign]

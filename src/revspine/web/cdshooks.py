@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.routing import APIRoute
+from starlette.requests import ClientDisconnect
 
 from revspine import __version__
 from revspine.adapters.cdshooks.cards import strip_empty
@@ -56,6 +57,10 @@ class _TooLarge(Exception):
     pass
 
 
+class _Gone(Exception):
+    """The client went away while sending the body (nothing to answer, nothing to log)."""
+
+
 def cds_router(
     settings: CdsSettings | object | None = None,
     *,
@@ -66,7 +71,8 @@ def cds_router(
     (its ``cds_*`` values); ``ports`` go to :class:`CdsService` (knowledge, clock, transports,
     feedback store, case source)."""
     svc = service or CdsService(_settings(settings), **ports)
-    router = APIRouter(route_class=_CdsRoute, tags=["CDS Hooks"])
+    # Not in the revspine API's OpenAPI document: the CDS Hooks specification defines them.
+    router = APIRouter(route_class=_CdsRoute, include_in_schema=False)
 
     @router.get("/cds-services")
     async def discovery(request: Request) -> Response:
@@ -128,6 +134,8 @@ class _CdsRoute(APIRoute):
 async def _problem(request: Request, exc: Exception) -> Response:
     if isinstance(exc, AuthenticationError):
         return Response(status_code=401, headers={"www-authenticate": "Bearer"})
+    if isinstance(exc, _Gone):
+        return Response(status_code=400)
     extra: dict[str, Any] = {}
     if isinstance(exc, UnknownServiceError):
         status, code = 404, "unknown_service"
@@ -179,10 +187,13 @@ async def _body(request: Request) -> bytes:
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise _TooLarge
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise _TooLarge
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                raise _TooLarge
+    except ClientDisconnect:
+        raise _Gone from None
     request.state.cds_body = bytes(body)
     return request.state.cds_body  # type: ignore[no-any-return]
 

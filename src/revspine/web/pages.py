@@ -4,29 +4,33 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 import yaml
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
 
 from revspine.domain.assessment import Disposition
 from revspine.errors import CaseValidationError, FieldProblem, RevspineError, VersionConflictError
 from revspine.storage import CaseVersion
-from revspine.web import service
+from revspine.web import form, service
 from revspine.web.auth import Principal, form_principal, page_principal
 from revspine.web.context import AppContext, app_context
 from revspine.web.diff import fact_changes, recommendation_changes
 from revspine.web.documents import json_response, version_doc
 from revspine.web.errors import Forbidden, problem_for
+from revspine.web.pages_figures import case_figures
+from revspine.web.pages_form import FormTarget, form_page, submit
 from revspine.web.render import render, report_document, report_parts
 
 router = APIRouter(include_in_schema=False)
 
 PageUser = Annotated[Principal, Depends(page_principal)]
 FormUser = Annotated[Principal, Depends(form_principal)]
-CaseText = Annotated[str, Form(max_length=1_000_000)]
+CaseText = Annotated[str | None, Form(max_length=1_000_000)]
+Mode = Annotated[Literal["form", "text"], Query()]
 FormatField = Annotated[str, Form(pattern="^(auto|yaml|json)$")]
 AsOfField = Annotated[str, Form(max_length=10)]
 
@@ -82,7 +86,7 @@ def _form(request: Request, status: int = 200, **context: Any) -> Response:
         "conflict": None,
     }
     defaults.update({"case_text": "", "fmt": "auto", "as_of": ""})
-    return render(request, "case_form.html", {**defaults, **context}, status)
+    return render(request, "case_text.html", {**defaults, **context}, status)
 
 
 def _refused(request: Request, exc: RevspineError | Forbidden, **context: Any) -> Response:
@@ -99,23 +103,41 @@ def _refused(request: Request, exc: RevspineError | Forbidden, **context: Any) -
     )
 
 
-@router.get("/cases/new")
-def new_case_form(request: Request, who: PageUser) -> Response:
-    """An empty case form (editors only)."""
+async def _posted(request: Request) -> dict[str, str]:
+    """Every text field of the posted form (the structured form has a control per case field)."""
+    posted = await request.form()
+    return {k: v for k, v in posted.multi_items() if isinstance(v, str)}
+
+
+Posted = Annotated[dict[str, str], Depends(_posted)]
+
+
+def _require_editor(who: Principal, verb: str) -> None:
     if not who.user.can_edit:
-        raise Forbidden(f"your role ({who.user.role}) may read cases but not create them")
-    return _form(request)
+        raise Forbidden(f"your role ({who.user.role}) may read cases but not {verb} them")
+
+
+@router.get("/cases/new")
+def new_case_form(request: Request, who: PageUser, mode: Mode = "form") -> Response:
+    """An empty case form, structured like the pathway (``?mode=text``: YAML/JSON; editors only)."""
+    _require_editor(who, "create")
+    if mode == "text":
+        return _form(request)
+    return form_page(request, FormTarget(), {}, extra_rows={"surgeries": 1})
 
 
 @router.post("/cases/new")
 def create_case(
     request: Request,
+    posted: Posted,
     who: FormUser,
-    case_text: CaseText,
+    case_text: CaseText = None,
     fmt: FormatField = "auto",
     as_of: AsOfField = "",
 ) -> Response:
     """Validate, assess and store a new case; show every problem and store nothing if invalid."""
+    if case_text is None:
+        return submit(request, who, FormTarget(), posted)
     ctx = app_context(request)
     kept = {"case_text": case_text, "fmt": fmt, "as_of": as_of}
     try:
@@ -128,8 +150,18 @@ def create_case(
 def _case_page(request: Request, version: CaseVersion, latest: int) -> Response:
     ctx = app_context(request)
     case, assessment = service.stored_case(version), service.stored_assessment(version)
-    style, body = report_parts(assessment, case, _knowledge_for(ctx, version))
-    context = {"version": version, "latest": latest, "report_style": style, "report_body": body}
+    knowledge = _knowledge_for(ctx, version)
+    style, body = report_parts(assessment, case, knowledge)
+    # The figures go after the report's summary, before the differential.
+    head, marker, rest = str(body).partition('<section id="differential"')
+    context = {
+        "version": version,
+        "latest": latest,
+        "report_style": style,
+        "report_head": Markup(head) if marker else Markup(""),  # noqa: S704 - the report's own
+        "report_body": Markup(marker + rest) if marker else body,  # noqa: S704
+        **case_figures(ctx, version, case, assessment),
+    }
     return render(request, "case.html", context)
 
 
@@ -149,26 +181,33 @@ def version_view(request: Request, who: PageUser, case_id: str, number: int) -> 
 
 
 @router.get("/cases/{case_id}/edit")
-def edit_form(request: Request, who: PageUser, case_id: str) -> Response:
-    """The latest version as YAML in the form, with its version number for the save."""
-    if not who.user.can_edit:
-        raise Forbidden(f"your role ({who.user.role}) may read cases but not change them")
+def edit_form(request: Request, who: PageUser, case_id: str, mode: Mode = "form") -> Response:
+    """The latest version in the structured form (``?mode=text``: as YAML), with its version
+    number for the save."""
+    _require_editor(who, "change")
     version = service.read_version(app_context(request), who, case_id, detail="edit form")
-    text = yaml.safe_dump(service.case_document(version), sort_keys=False, allow_unicode=True)
+    document = service.case_document(version)
+    if mode == "form":
+        target = FormTarget(case_id, version.version)
+        return form_page(request, target, form.from_case(document))
+    text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
     return _form(request, case_id=case_id, expected_version=version.version, case_text=text)
 
 
 @router.post("/cases/{case_id}/edit")
 def update_case(
     request: Request,
+    posted: Posted,
     who: FormUser,
     case_id: str,
-    case_text: CaseText,
     expected_version: Annotated[int, Form(ge=1)],
+    case_text: CaseText = None,
     fmt: FormatField = "auto",
     as_of: AsOfField = "",
 ) -> Response:
     """Save a new version unless someone saved since the form was opened (then nothing is stored)."""
+    if case_text is None:
+        return submit(request, who, FormTarget(case_id, expected_version), posted)
     ctx = app_context(request)
     kept = {
         "case_text": case_text,

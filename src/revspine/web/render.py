@@ -72,7 +72,7 @@ def report_parts(
     assessment: Assessment, case: Case, knowledge: Knowledge | None
 ) -> tuple[Markup, Markup]:
     """The HTML report's stylesheet and body, to embed in a page (both already escaped)."""
-    html = render_html(assessment, case, knowledge=knowledge)
+    html = render_html(assessment, case, knowledge=knowledge, interactive=True)
     style, body = _STYLE.search(html), _BODY.search(html)
     # The report styles its <body>; in the page that is the report's container instead.
     css = _BODY_SELECTOR.sub(".embedded-report", style.group(1)) if style else ""

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from revspine.casefile import load_case_data, load_case_text
 from revspine.domain.assessment import Assessment
@@ -75,13 +75,19 @@ def _resolve_as_of(
     return case.assessment_date, []
 
 
-def evaluate(ctx: AppContext, case: Case, as_of: date | None) -> Evaluated:
-    """Check and assess ``case``; CaseValidationError lists every problem."""
+def evaluate(
+    ctx: AppContext, case: Case, as_of: date | None, *, sensitivity: bool = True
+) -> Evaluated:
+    """Check and assess ``case``; CaseValidationError lists every problem.
+
+    Stored versions carry the decision-sensitivity analysis (``sensitivity``; it only adds to an
+    incomplete-workup assessment); the API's assess-only call and the form preview leave it out.
+    """
     when, problems = _resolve_as_of(case, as_of, ctx.today())
     problems += check_case(case, when)
     if problems:
         raise CaseValidationError(problems, "case")
-    assessment = assess(case, ctx.knowledge, when)
+    assessment = assess(case, ctx.knowledge, when, sensitivity=sensitivity)
     case_json = canonical_json(case.model_dump(mode="json", by_alias=True, exclude_unset=True))
     version = NewVersion(
         case_json=case_json,
@@ -188,19 +194,32 @@ def _case_id_for_storage(case: Case) -> str:
     return case.case_id
 
 
-def _peek_case_id(text: str) -> str | None:
-    found = re.search(r"""["']?case_id["']?\s*:\s*["']?([A-Za-z0-9._-]{1,64})""", text)
+CaseInput = str | dict[str, Any]
+"""Case text (YAML or JSON) or an already-parsed case document (the structured form)."""
+
+
+def _peek_case_id(source: CaseInput) -> str | None:
+    if isinstance(source, dict):
+        value = source.get("case_id")
+        return value if isinstance(value, str) and _CASE_ID.match(value) else None
+    found = re.search(r"""["']?case_id["']?\s*:\s*["']?([A-Za-z0-9._-]{1,64})""", source)
     return found.group(1) if found else None
+
+
+def _load(source: CaseInput, fmt: CaseFormat) -> Case:
+    if isinstance(source, dict):
+        return load_case_data(source, "form")
+    return load_case_text(source, "case", fmt)
 
 
 # -- operations ---------------------------------------------------------------------------------
 def create_case(
-    ctx: AppContext, who: Principal, text: str, fmt: CaseFormat, as_of: date | None
+    ctx: AppContext, who: Principal, text: CaseInput, fmt: CaseFormat, as_of: date | None
 ) -> CaseVersion:
     """Validate, assess and store a new case (version 1); nothing is stored on any error."""
     with audited(ctx, who, "create", _peek_case_id(text), on_success=False):
         _require_editor(who)
-        case = load_case_text(text, "case", fmt)
+        case = _load(text, fmt)
         case_id = _case_id_for_storage(case)
         evaluated = evaluate(ctx, case, as_of)
         event = who.event("create", case_id, detail="v1")
@@ -214,14 +233,14 @@ def update_case(
     who: Principal,
     case_id: str,
     expected_version: int,
-    text: str,
+    text: CaseInput,
     fmt: CaseFormat,
     as_of: date | None,
 ) -> CaseVersion:
     """Store a new version if ``expected_version`` is still the latest; else nothing is stored."""
     with audited(ctx, who, "update", case_id, on_success=False):
         _require_editor(who)
-        case = load_case_text(text, "case", fmt)
+        case = _load(text, fmt)
         if case.case_id is None:
             case = case.model_copy(update={"case_id": case_id})
         elif case.case_id != case_id:
@@ -238,10 +257,18 @@ def update_case(
     return stored
 
 
-def assess_only(ctx: AppContext, who: Principal, text: str, as_of: date | None) -> Evaluated:
-    """Assess a case without storing anything (audited as ``assess``)."""
-    with audited(ctx, who, "assess", _peek_case_id(text)):
-        return evaluate(ctx, load_case_text(text, "case", "json"), as_of)
+def assess_only(
+    ctx: AppContext,
+    who: Principal,
+    text: CaseInput,
+    as_of: date | None,
+    *,
+    detail: str | None = None,
+) -> Evaluated:
+    """Assess a case (JSON text or a case document) without storing anything (audited as
+    ``assess``)."""
+    with audited(ctx, who, "assess", _peek_case_id(text), detail=detail):
+        return evaluate(ctx, _load(text, "json"), as_of, sensitivity=False)
 
 
 def read_version(

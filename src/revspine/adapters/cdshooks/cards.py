@@ -81,6 +81,13 @@ GATES = {  # optimisation codes that are planning gates, and their short names
 }
 
 
+FHIR_ONLY = (
+    "read from the record: labs, vital signs, smoking status, pain and PHQ-9 scores, "
+    "conditions, procedures, allergies and medications. Imaging reports and examination "
+    "findings are not read from FHIR: add them in revspine."
+)
+
+
 @dataclass(frozen=True)
 class CardContext:
     """What every card of one response shares."""
@@ -89,6 +96,7 @@ class CardContext:
     service_id: str
     patient_ref: str
     notes: tuple[str, ...] = ()
+    data_note: str = FHIR_ONLY
     cards: list[dict[str, Any]] = field(default_factory=list)
 
 

@@ -112,12 +112,7 @@ def _facts_line(item: RedFlag) -> str:
 
 
 def _data_lines(a: Assessment, ctx: CardContext) -> list[str]:
-    lines = [
-        "",
-        "**Data:** read from the record: labs, vital signs, smoking status, pain and PHQ-9 "
-        "scores, conditions, procedures, allergies and medications. Imaging reports and "
-        "examination findings are not read from FHIR: add them in revspine.",
-    ]
+    lines = ["", f"**Data:** {ctx.data_note}"]
     missing = list(dict.fromkeys(m.field for m in a.missing_data))
     if missing:
         more = f" (+{len(missing) - 10} more)" if len(missing) > 10 else ""

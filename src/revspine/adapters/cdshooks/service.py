@@ -18,12 +18,7 @@ from typing import Any, Protocol
 import httpx
 
 from revspine.adapters.cdshooks.auth import JwtVerifier, KeyStore, VerifiedCaller
-from revspine.adapters.cdshooks.cards import (
-    CardContext,
-    order_cards,
-    patient_view_cards,
-    strip_empty,
-)
+from revspine.adapters.cdshooks.cards import FHIR_ONLY, CardContext, strip_empty
 from revspine.adapters.cdshooks.config import CdsSettings
 from revspine.adapters.cdshooks.errors import (
     CdsHooksRequestError,
@@ -38,7 +33,9 @@ from revspine.adapters.cdshooks.feedback import (
 )
 from revspine.adapters.cdshooks.fhirclient import FhirFetcher
 from revspine.adapters.cdshooks.models import CdsRequest, FeedbackRequest, parse_body
+from revspine.adapters.cdshooks.order_cards import order_cards
 from revspine.adapters.cdshooks.orders import SpineOrder, find_spine_orders, scope_conditions
+from revspine.adapters.cdshooks.patient_cards import patient_view_cards
 from revspine.adapters.cdshooks.prefetch import Received, patient_bundle, read_prefetch, templates
 from revspine.adapters.fhir import bundle_to_case
 from revspine.domain.case import Case, PlannedProcedure
@@ -88,6 +85,11 @@ SERVICES = (
     ),
 )
 _ORDER_HOOKS = frozenset({"order-select", "order-sign"})
+COMPLETED = (
+    "read from the record (labs, vital signs, smoking status, pain and PHQ-9 scores, "
+    "conditions, procedures, allergies, medications) and completed with the case revspine "
+    "holds for this patient (history, examination, imaging)."
+)
 
 
 class CaseSource(Protocol):
@@ -138,7 +140,7 @@ class CdsService:
                 "obtain patient advice from /cds-services. Development only - never in production."
             )
         elif not self.settings.issuers:
-            _log.warning("CDS Hooks: no trusted issuers configured; every call will get 401")
+            _log.info("CDS Hooks: no trusted issuers configured; every call will get 401")
 
     def discovery(self) -> dict[str, Any]:
         """The discovery document (``GET /cds-services``)."""
@@ -197,7 +199,13 @@ class CdsService:
         if not in_scope:
             return {"cards": []}
         assessment = assess(case, self.knowledge, as_of)
-        ctx = CardContext(request.hookInstance, svc.id, f"Patient/{patient_id}", tuple(notes))
+        ctx = CardContext(
+            request.hookInstance,
+            svc.id,
+            f"Patient/{patient_id}",
+            tuple(notes),
+            data_note=FHIR_ONLY if isinstance(self.case_source, FhirOnly) else COMPLETED,
+        )
         cards = (
             order_cards(assessment, orders, ctx) if orders else patient_view_cards(assessment, ctx)
         )
