@@ -50,6 +50,8 @@
     var title = row.querySelector(".row-head strong");
     if (title) { title.textContent = title.textContent.replace(/^New (.)/, function (_, c) { return c.toUpperCase(); }) + " " + (next + 1); }
     wire(row);
+    var state = byAttr(form, "select", "name", list + "#state");
+    if (state && state.value === "") { state.value = "listed"; }
     var first = row.querySelector("input:not([type=hidden]), select");
     if (first) { first.focus(); }
   }
