@@ -15,6 +15,7 @@ from revspine.domain.assessment import (
 from revspine.domain.case import Case
 from revspine.domain.checks import contradictions
 from revspine.domain.scores import odi
+from revspine.domain.scores import phq9 as phq9_score
 from revspine.errors import EngineError
 from revspine.knowledge import Knowledge, load_knowledge
 from revspine.rules.context import CauseBuilder, Ctx
@@ -135,6 +136,11 @@ def _build(ctx: Ctx) -> Assessment:
                 ctx.warn("odi_invalid", "; ".join(result.problems), f"proms[{i}].odi_answers")
             break
     phq9 = ctx.case.psychosocial.phq9_total
+    if phq9 is None:
+        for prom in reversed(ctx.case.proms):
+            if prom.phq9_answers is not None:
+                phq9 = phq9_score(prom.phq9_answers).total
+                break
     ors = kb.value("prior_operations.odds_ratio_not_acceptable")
     derived = Derived(
         age=ctx.age,
