@@ -15,6 +15,8 @@ from revspine.adapters.cdshooks.prefetch import expand
 from revspine.adapters.fhir._maps import load_maps
 from revspine.web.cdshooks import cds_app
 
+pytestmark = pytest.mark.req("REQ-403")
+
 
 def test_discovery_validates_and_lists_the_three_hooks(signed: tuple[Client, CdsService]) -> None:
     client, _ = signed

@@ -28,6 +28,8 @@ from cdstools import (
 
 from revspine.adapters.cdshooks import CdsService, CdsSettings
 
+pytestmark = pytest.mark.req("REQ-403")
+
 PATH = f"/cds-services/{PV}"
 
 

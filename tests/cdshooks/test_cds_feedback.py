@@ -22,6 +22,8 @@ from cdstools import (
 
 from revspine.adapters.cdshooks import CdsService, InMemoryFeedbackStore
 
+pytestmark = pytest.mark.req("REQ-403")
+
 FEEDBACK = f"/cds-services/{SIGN}/feedback"
 
 

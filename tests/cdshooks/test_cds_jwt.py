@@ -30,6 +30,8 @@ from joserfc.jwk import ECKey
 
 from revspine.adapters.cdshooks import CdsService, CdsSettings
 
+pytestmark = pytest.mark.req("REQ-403")
+
 PATH = f"/cds-services/{PV}"
 URL = BASE + PATH
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from cdstools import Client
 
 from revspine.settings import Settings
 from revspine.web import create_app
+
+pytestmark = pytest.mark.req("REQ-403")
 
 
 def test_main_app_serves_cds_hooks_with_jwt_on(tmp_path: Path) -> None:

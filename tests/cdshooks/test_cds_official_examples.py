@@ -29,6 +29,8 @@ from cdstools import (
 
 from revspine.adapters.cdshooks import CdsService, CdsSettings
 
+pytestmark = pytest.mark.req("REQ-403")
+
 SERVICE_FOR_HOOK = {
     "patient-view": "revspine-patient-view",
     "order-select": "revspine-order-select",

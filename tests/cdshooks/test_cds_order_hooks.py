@@ -31,6 +31,8 @@ from strategies import candidate_base
 from revspine.adapters.cdshooks.cards import OVERRIDE_REASONS
 from revspine.domain.case import Case
 
+pytestmark = pytest.mark.req("REQ-403")
+
 REVISION_FUSION = "Revision posterior instrumented fusion L4-S1"
 
 

@@ -34,6 +34,8 @@ from revspine.domain.case import Case
 from revspine.engine import assess
 from revspine.rules.registry import ordered_rules
 
+pytestmark = pytest.mark.req("REQ-403")
+
 PATH = f"/cds-services/{PV}"
 RULE_IDS = {r.id for r in ordered_rules()}
 

@@ -26,6 +26,8 @@ from revspine.adapters.cdshooks import CdsService, CdsSettings, strip_empty, sum
 from revspine.adapters.fhir import case_to_bundle
 from revspine.domain.case import Case
 
+pytestmark = pytest.mark.req("REQ-403")
+
 JSONISH = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=3),
     lambda children: (
