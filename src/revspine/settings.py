@@ -113,6 +113,23 @@ class Settings:
     page_size: int = _setting(
         50, "Cases per page in the case list and the API's default `limit`.", minimum=1
     )
+    cds_issuers: str = _setting(
+        "",
+        "CDS Hooks: allow-listed JWT issuers as a JSON object, `iss` → JWKS URL or inline JWK "
+        "Set. Empty: every CDS Hooks call is refused (401) unless `cds_allow_unsigned`.",
+    )
+    cds_allow_unsigned: bool = _setting(
+        False,
+        "CDS Hooks, DEVELOPMENT ONLY: accept calls without a JWT (logged loudly at start-up).",
+    )
+    cds_base_url: str = _setting(
+        "",
+        "CDS Hooks: public base URL; the JWT `aud` must equal `{base}/cds-services/{id}`. Empty: "
+        "taken from the request's Host header (set it in production).",
+    )
+    cds_require_https_fhir: bool = _setting(
+        True, "CDS Hooks: refuse a plain-http `fhirServer` when fetching missing prefetch."
+    )
 
 
 @dataclass(frozen=True)

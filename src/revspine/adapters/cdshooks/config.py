@@ -84,6 +84,8 @@ class CdsSettings:
         for f in fields(cls):
             if hasattr(settings, "cds_" + f.name):
                 raw = getattr(settings, "cds_" + f.name)
+                if isinstance(raw, str) and not raw.strip() and f.name == "issuers":
+                    continue  # not configured
                 values[f.name] = (
                     _convert(f.name, raw, "cds_" + f.name) if isinstance(raw, str) else raw
                 )
