@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import typing
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from hypothesis import assume
 from hypothesis import strategies as st
 
+from revspine.batch import casegen
 from revspine.domain import case as model
 from revspine.domain.checks import check_case
 from revspine.domain.units import from_canonical, known_units
@@ -50,25 +50,10 @@ _ALT_SPELLING = {
 }
 
 
-def _literal(alias: Any) -> tuple[str, ...]:
-    """The values of a ``Literal`` (possibly inside ``X | None``) from the case model."""
-    args = typing.get_args(alias)
-    if args and all(isinstance(a, str) for a in args):
-        return args
-    for arg in args:
-        values = _literal(arg)
-        if values:
-            return values
-    return ()
-
-
-def _field_literal(model_cls: type[Any], name: str) -> tuple[str, ...]:
-    return _literal(model_cls.model_fields[name].annotation)
-
-
-def _tri_fields(model_cls: type[Any]) -> tuple[str, ...]:
-    """Fields typed ``bool | None`` (three-valued findings), read from the model."""
-    return tuple(n for n, f in model_cls.model_fields.items() if f.annotation == (bool | None))
+# The model-reading helpers are shared with the seeded benchmark/batch generator.
+_literal = casegen._literal
+_field_literal = casegen._field
+_tri_fields = casegen._tri_fields
 
 
 # Vocabularies come from the model, so a new code is generated as soon as it exists.
