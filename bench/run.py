@@ -362,7 +362,7 @@ def render(
             "# Benchmarks",
             "",
             "Latency of one in-process assessment and of the CLI's cold start (issue 2, item 9).",
-            f"Regenerate with `{COMMAND}` (runs `.venv/bin/python bench/run.py`); this file is overwritten.",
+            f"Regenerate with `{COMMAND}` (this part: `make bench-engine`, `bench/run.py`; it is overwritten).",
             "",
             f"- Command: `{COMMAND}`",
             f"- Date: {when}",
