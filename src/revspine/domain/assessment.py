@@ -8,7 +8,7 @@ order (FDA CDS guidance criterion 4).
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -76,6 +76,25 @@ WorkupTest = Literal[
 
 class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+_M = TypeVar("_M", bound=_Out)
+_new = object.__new__
+_setattr = object.__setattr__
+
+
+def trusted(cls: type[_M], values: dict[str, Any]) -> _M:
+    """An instance of ``cls`` built without validation, for output items the engine produces
+    itself: ``values`` must name every field (by field name, not alias) in declaration order,
+    each already of its declared type and not shared with anything that changes later (pass
+    copies of lists and dicts). The result equals and serialises exactly like ``cls(**values)``:
+    the same field values, every field marked as set."""
+    obj = _new(cls)
+    _setattr(obj, "__dict__", values)
+    _setattr(obj, "__pydantic_fields_set__", set(values))
+    _setattr(obj, "__pydantic_extra__", None)
+    _setattr(obj, "__pydantic_private__", None)
+    return obj
 
 
 class Fact(_Out):

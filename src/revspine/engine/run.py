@@ -11,6 +11,7 @@ from revspine.domain.assessment import (
     Derived,
     DispositionResult,
     KnowledgeInfo,
+    trusted,
 )
 from revspine.domain.case import Case
 from revspine.domain.checks import contradictions
@@ -101,15 +102,18 @@ def _build(ctx: Ctx) -> Assessment:
     out, kb = ctx.out, ctx.kb
     ranked = sorted(out.causes.values(), key=_rank_key)
     differential = [
-        CauseAssessment(
-            cause=cb.cause,
-            likelihood=cb.likelihood,
-            rank=i + 1,
-            for_=cb.for_,
-            against=cb.against,
-            surgically_correctable=cb.correctable,
-            rule_ids=cb.rule_ids,
-            evidence=cb.evidence,
+        trusted(
+            CauseAssessment,
+            {
+                "cause": cb.cause,
+                "likelihood": cb.likelihood,
+                "rank": i + 1,
+                "for_": list(cb.for_),
+                "against": list(cb.against),
+                "surgically_correctable": cb.correctable,
+                "rule_ids": list(cb.rule_ids),
+                "evidence": list(cb.evidence),
+            },
         )
         for i, cb in enumerate(ranked)
     ]
@@ -122,8 +126,8 @@ def _build(ctx: Ctx) -> Assessment:
         gate = out.workup_gate[test]
         if gate in ("revision", "prep") and out.disposition in ("urgent", "non_surgical"):
             continue  # only needed before a revision that is not on the table
-        blocks = gate == "diagnosis" or (gate == "revision" and reached_revision_gate)
-        workup.append(item.model_copy(update={"blocks_decision": blocks}))
+        item.blocks_decision = gate == "diagnosis" or (gate == "revision" and reached_revision_gate)
+        workup.append(item)
     workup.sort(key=lambda w: (w.priority != "urgent", not w.blocks_decision))
     odi_pct = None
     for i in range(len(ctx.case.proms) - 1, -1, -1):

@@ -19,6 +19,7 @@ from revspine.domain.assessment import (
     RedFlag,
     Warning,
     WorkupItem,
+    trusted,
 )
 from revspine.domain.case import Case, ImagingStudy, LabResult, Surgery, vertebra_index
 from revspine.domain.units import to_canonical
@@ -47,6 +48,9 @@ INFECTION_FINDINGS = frozenset({"discitis_osteomyelitis", "epidural_abscess"})
 #: Cross-sectional modalities that show neural compression and soft tissue.
 CROSS_SECTIONAL = frozenset({"mri", "mri_with_contrast", "ct_myelogram"})
 MRI = frozenset({"mri", "mri_with_contrast"})
+
+#: Case paths read by :meth:`Ctx.get`, split once.
+_PATHS: dict[str, tuple[str, ...]] = {}
 
 _LAB_PLAUSIBILITY = {
     "crp": "plausibility.crp_mg_l",
@@ -80,8 +84,12 @@ class LabValue:
     def fact(self) -> Fact:
         """The fact as shown in explanations."""
         when = self.date.isoformat() if self.date else "undated"
-        return Fact(
-            field=self.field, value=f"{self.raw.test} {self.raw.value} {self.raw.unit} ({when})"
+        return trusted(
+            Fact,
+            {
+                "field": f"labs[{self.index}]",
+                "value": f"{self.raw.test} {self.raw.value} {self.raw.unit} ({when})",
+            },
         )
 
 
@@ -99,7 +107,7 @@ class FindingHit:
     def fact(self) -> Fact:
         """The fact as shown in explanations."""
         lv = ",".join(self.levels) or "level unspecified"
-        return Fact(field=self.path, value=f"{self.code} {lv} on {self.modality}")
+        return trusted(Fact, {"field": self.path, "value": f"{self.code} {lv} on {self.modality}"})
 
 
 @dataclass
@@ -329,14 +337,19 @@ class Ctx:
     # -- reading helpers --------------------------------------------------------------------
     def fact(self, path: str) -> Fact:
         """A case field as a Fact, its value as :meth:`get` reads it."""
-        return Fact(field=path, value=self.get(path))
+        return trusted(Fact, {"field": path, "value": self.get(path)})
 
     def get(self, path: str) -> Any:
         """A case field's value (None when unknown). A red-flag symptom left unrecorded reads as
         absent only when the case records a negative red-flag screen."""
+        parts = _PATHS.get(path)
+        if parts is None:
+            parts = _PATHS[path] = tuple(path.split("."))
         obj: Any = self.case
-        for part in path.split("."):
-            obj = getattr(obj, part, None) if obj is not None else None
+        for part in parts:
+            obj = getattr(obj, part, None)
+            if obj is None:
+                break
         if (
             obj is None
             and path in SCREENED_RED_FLAGS
@@ -347,7 +360,8 @@ class Ctx:
 
     def true(self, *paths: str) -> list[Fact]:
         """Facts among ``paths`` that are recorded as True."""
-        return [Fact(field=p, value=True) for p in paths if self.get(p) is True]
+        get = self.get
+        return [trusted(Fact, {"field": p, "value": True}) for p in paths if get(p) is True]
 
     def latest(self, test: str) -> LabValue | None:
         """Most recent plausible result of ``test`` (dated results win over undated)."""
@@ -421,14 +435,19 @@ class Ctx:
     def warn(self, code: str, message: str, path: str | None = None) -> None:
         """Add a warning about the input."""
         self.out.warnings.append(
-            Warning(code=code, message=message, field=path, rule_id=self.rule_id or None)
+            trusted(
+                Warning,
+                {"code": code, "message": message, "field": path, "rule_id": self.rule_id or None},
+            )
         )
 
     def missing(self, path: str, why: str) -> None:
         """Record that an unknown field mattered."""
         key = (path, self.rule_id)
         if key not in self.out.missing:
-            self.out.missing[key] = MissingData(field=path, why=why, rule_id=self.rule_id)
+            self.out.missing[key] = trusted(
+                MissingData, {"field": path, "why": why, "rule_id": self.rule_id}
+            )
 
     def unknown(self, *paths: str, why: str) -> list[str]:
         """Record every path among ``paths`` that is unknown; return them."""
@@ -443,13 +462,16 @@ class Ctx:
         """Emit a red flag."""
         self.fire()
         self.out.red_flags.append(
-            RedFlag(
-                code=code,
-                rationale=rationale,
-                action=action,
-                rule_id=self.rule_id,
-                facts=facts,
-                evidence=evidence,
+            trusted(
+                RedFlag,
+                {
+                    "code": code,
+                    "rationale": rationale,
+                    "action": action,
+                    "rule_id": self.rule_id,
+                    "facts": list(facts),
+                    "evidence": list(evidence),
+                },
             )
         )
 
@@ -475,7 +497,7 @@ class Ctx:
         """Add a finding for ``cause``."""
         self.fire()
         cb = self.cause(cause, correctable, evidence)
-        cb.for_.append(Finding(text=text, strength=strength, rule_id=self.rule_id, facts=facts))
+        cb.for_.append(_finding(text, strength, self.rule_id, facts))
         if self.rule_id not in cb.rule_ids:
             cb.rule_ids.append(self.rule_id)
 
@@ -485,7 +507,7 @@ class Ctx:
         """Add a finding against ``cause`` (only listed if the cause has findings for it)."""
         self.fire()
         cb = self.cause(cause, correctable)
-        cb.against.append(Finding(text=text, strength=strength, rule_id=self.rule_id, facts=facts))
+        cb.against.append(_finding(text, strength, self.rule_id, facts))
         if self.rule_id not in cb.rule_ids:
             cb.rule_ids.append(self.rule_id)
 
@@ -502,28 +524,27 @@ class Ctx:
         """Recommend a test. ``gate``: 'diagnosis' (needed for any decision), 'revision' (needed
         before surgery is considered), 'prep' (preparing a revision) or 'routine' (useful)."""
         self.fire()
-        rank = {"diagnosis": 3, "revision": 2, "prep": 1, "routine": 0}
         prior = self.out.workup.get(test)
-        if prior is not None:
-            if rank[gate] > rank[self.out.workup_gate[test]]:
+        if prior is not None:  # only the engine holds the item: update it in place
+            if _GATE_RANK[gate] > _GATE_RANK[self.out.workup_gate[test]]:
                 self.out.workup_gate[test] = gate
             if urgent and prior.priority != "urgent":
-                self.out.workup[test] = prior.model_copy(update={"priority": "urgent"})
+                prior.priority = "urgent"
             if reason not in prior.reason:
-                item = self.out.workup[test]
-                self.out.workup[test] = item.model_copy(
-                    update={"reason": f"{item.reason} {reason}"}
-                )
+                prior.reason = f"{prior.reason} {reason}"
             return
         self.out.workup_gate[test] = gate
-        self.out.workup[test] = WorkupItem(
-            test=test,
-            priority="urgent" if urgent else "routine",
-            reason=reason,
-            blocks_decision=gate in ("diagnosis", "revision"),
-            rule_id=self.rule_id,
-            facts=facts or [],
-            evidence=evidence or [],
+        self.out.workup[test] = trusted(
+            WorkupItem,
+            {
+                "test": test,
+                "priority": "urgent" if urgent else "routine",
+                "reason": reason,
+                "blocks_decision": gate in ("diagnosis", "revision"),
+                "rule_id": self.rule_id,
+                "facts": list(facts) if facts else [],
+                "evidence": list(evidence) if evidence else [],
+            },
         )
 
     def recommend(
@@ -541,17 +562,29 @@ class Ctx:
         """Append a recommendation to one of the plan lists."""
         self.fire()
         target.append(
-            Recommendation(
-                code=code,
-                text=text,
-                status=status,
-                details=details or {},
-                rule_id=self.rule_id,
-                facts=facts or [],
-                evidence=evidence or [],
-                unverified=unverified,
+            trusted(
+                Recommendation,
+                {
+                    "code": code,
+                    "text": text,
+                    "status": status,
+                    "details": dict(details) if details else {},
+                    "rule_id": self.rule_id,
+                    "facts": list(facts) if facts else [],
+                    "evidence": list(evidence) if evidence else [],
+                    "unverified": unverified,
+                },
             )
         )
+
+
+_GATE_RANK = {"diagnosis": 3, "revision": 2, "prep": 1, "routine": 0}
+
+
+def _finding(text: str, strength: str, rule_id: str, facts: list[Fact]) -> Finding:
+    return trusted(
+        Finding, {"text": text, "strength": strength, "rule_id": rule_id, "facts": list(facts)}
+    )
 
 
 def adjacent_to(segment: str, fused: set[str]) -> bool:
