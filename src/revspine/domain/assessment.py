@@ -81,17 +81,23 @@ class _Out(BaseModel):
 _M = TypeVar("_M", bound=_Out)
 _new = object.__new__
 _setattr = object.__setattr__
+_ALL_SET: dict[type[_Out], set[str]] = {}
 
 
 def trusted(cls: type[_M], values: dict[str, Any]) -> _M:
     """An instance of ``cls`` built without validation, for output items the engine produces
     itself: ``values`` must name every field (by field name, not alias) in declaration order,
     each already of its declared type and not shared with anything that changes later (pass
-    copies of lists and dicts). The result equals and serialises exactly like ``cls(**values)``:
-    the same field values, every field marked as set."""
+    copies of lists and dicts). The result equals and serialises exactly like ``cls(**values)``,
+    with every field marked as set. Instances of a class share one fields-set object holding all
+    field names (pydantic only ever adds field names to it, so it never changes): one object
+    fewer per item for the garbage collector."""
+    fields_set = _ALL_SET.get(cls)
+    if fields_set is None:
+        fields_set = _ALL_SET[cls] = set(cls.model_fields)
     obj = _new(cls)
     _setattr(obj, "__dict__", values)
-    _setattr(obj, "__pydantic_fields_set__", set(values))
+    _setattr(obj, "__pydantic_fields_set__", fields_set)
     _setattr(obj, "__pydantic_extra__", None)
     _setattr(obj, "__pydantic_private__", None)
     return obj

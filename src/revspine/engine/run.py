@@ -20,10 +20,23 @@ from revspine.domain.scores import phq9 as phq9_score
 from revspine.errors import EngineError
 from revspine.knowledge import Knowledge, load_knowledge
 from revspine.rules.context import CauseBuilder, Ctx
-from revspine.rules.registry import Rule, ordered_rules
+from revspine.rules.registry import Rule, RuleFn, ordered_rules
 
 _TIER = {"high": 2, "moderate": 1, "low": 0}
 _RULES: list[Rule] = []
+#: _RULES as (id, function) pairs, split before the first rule after the RF and DX steps (where
+#: the differential is finalised); recomputed when _RULES is replaced or grows.
+_PLAN: list[tuple[list[Rule], int, list[list[tuple[str, RuleFn]]]]] = []
+
+
+def _plan() -> list[list[tuple[str, RuleFn]]]:
+    if _PLAN and _PLAN[0][0] is _RULES and _PLAN[0][1] == len(_RULES):
+        return _PLAN[0][2]
+    pairs = [(r.id, r.fn) for r in _RULES]
+    split = next((i for i, (rid, _) in enumerate(pairs) if rid[:2] not in ("RF", "DX")), None)
+    plan = [pairs] if split is None else [pairs[:split], pairs[split:]]
+    _PLAN[:] = [(_RULES, len(_RULES), plan)]
+    return plan
 
 
 def _likelihood(cb: CauseBuilder) -> str:
@@ -80,16 +93,15 @@ def assess(
     ctx = Ctx(case, kb, when)
     for problem in contradictions(case):
         ctx.warn("contradictory_input", problem.message, problem.path)
-    finalised = False
-    for r in _RULES:
-        if not finalised and r.id[:2] not in ("RF", "DX"):
+    for i, rules in enumerate(_plan()):
+        if i:
             _finalise_differential(ctx)
-            finalised = True
-        ctx.rule_id = r.id
-        try:
-            r.fn(ctx)
-        except Exception as exc:  # a rule bug must name the rule
-            raise EngineError(r.id, exc) from exc
+        for rule_id, fn in rules:
+            ctx.rule_id = rule_id
+            try:
+                fn(ctx)
+            except Exception as exc:  # a rule bug must name the rule
+                raise EngineError(rule_id, exc) from exc
     result = _build(ctx)
     if sensitivity and result.disposition.code == "incomplete_workup":
         from revspine.engine.sensitivity import analyse

@@ -51,6 +51,7 @@ MRI = frozenset({"mri", "mri_with_contrast"})
 
 #: Case paths read by :meth:`Ctx.get`, split once.
 _PATHS: dict[str, tuple[str, ...]] = {}
+_UNREAD = object()
 
 _LAB_PLAUSIBILITY = {
     "crp": "plausibility.crp_mg_l",
@@ -157,6 +158,7 @@ class Ctx:
         self.as_of = as_of
         self.out = Result()
         self.rule_id = ""
+        self._got: dict[str, Any] = {}  # get() memo: rules never change the case
         self._derive()
 
     # -- derivation -------------------------------------------------------------------------
@@ -342,6 +344,12 @@ class Ctx:
     def get(self, path: str) -> Any:
         """A case field's value (None when unknown). A red-flag symptom left unrecorded reads as
         absent only when the case records a negative red-flag screen."""
+        value = self._got.get(path, _UNREAD)
+        if value is _UNREAD:
+            value = self._got[path] = self._read(path)
+        return value
+
+    def _read(self, path: str) -> Any:
         parts = _PATHS.get(path)
         if parts is None:
             parts = _PATHS[path] = tuple(path.split("."))
