@@ -11,6 +11,7 @@ from revspine.domain.assessment import (
     Derived,
     DispositionResult,
     KnowledgeInfo,
+    WorkupItem,
     trusted,
 )
 from revspine.domain.case import Case
@@ -138,8 +139,21 @@ def _build(ctx: Ctx) -> Assessment:
         gate = out.workup_gate[test]
         if gate in ("revision", "prep") and out.disposition in ("urgent", "non_surgical"):
             continue  # only needed before a revision that is not on the table
-        item.blocks_decision = gate == "diagnosis" or (gate == "revision" and reached_revision_gate)
-        workup.append(item)
+        workup.append(
+            trusted(
+                WorkupItem,
+                {
+                    "test": item.test,
+                    "priority": item.priority,
+                    "reason": item.reason,
+                    "blocks_decision": gate == "diagnosis"
+                    or (gate == "revision" and reached_revision_gate),
+                    "rule_id": item.rule_id,
+                    "facts": item.facts,
+                    "evidence": item.evidence,
+                },
+            )
+        )
     workup.sort(key=lambda w: (w.priority != "urgent", not w.blocks_decision))
     odi_pct = None
     for i in range(len(ctx.case.proms) - 1, -1, -1):
@@ -180,18 +194,24 @@ def _build(ctx: Ctx) -> Assessment:
     return Assessment(
         case_id=ctx.case.case_id,
         as_of=ctx.as_of,
-        knowledge=KnowledgeInfo(
-            id=kb.meta.id,
-            version=kb.version,
-            sha256=kb.sha256,
-            overrides=[o.model_dump() for o in kb.overrides],
+        knowledge=trusted(
+            KnowledgeInfo,
+            {
+                "id": kb.meta.id,
+                "version": kb.version,
+                "sha256": kb.sha256,
+                "overrides": [o.model_dump() for o in kb.overrides],
+            },
         ),
-        disposition=DispositionResult(
-            code=out.disposition,
-            summary=out.disposition_summary,
-            reasons=out.disposition_reasons,
-            rule_id=out.disposition_rule,
-            facts=out.disposition_facts,
+        disposition=trusted(
+            DispositionResult,
+            {
+                "code": out.disposition,
+                "summary": out.disposition_summary,
+                "reasons": list(out.disposition_reasons),
+                "rule_id": out.disposition_rule,
+                "facts": list(out.disposition_facts),
+            },
         ),
         red_flags=out.red_flags,
         differential=differential,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from operator import attrgetter
 from typing import Any
 
 from revspine.domain.assessment import (
@@ -18,7 +19,6 @@ from revspine.domain.assessment import (
     Recommendation,
     RedFlag,
     Warning,
-    WorkupItem,
     trusted,
 )
 from revspine.domain.case import Case, ImagingStudy, LabResult, Surgery, vertebra_index
@@ -49,8 +49,8 @@ INFECTION_FINDINGS = frozenset({"discitis_osteomyelitis", "epidural_abscess"})
 CROSS_SECTIONAL = frozenset({"mri", "mri_with_contrast", "ct_myelogram"})
 MRI = frozenset({"mri", "mri_with_contrast"})
 
-#: Case paths read by :meth:`Ctx.get`, split once.
-_PATHS: dict[str, tuple[str, ...]] = {}
+#: A getter per case path read by :meth:`Ctx.get`.
+_GETTERS: dict[str, attrgetter[Any]] = {}
 _UNREAD = object()
 
 _LAB_PLAUSIBILITY = {
@@ -126,13 +126,26 @@ class CauseBuilder:
     likelihood: str = "low"
 
 
+@dataclass(slots=True)
+class Order:
+    """A test recommended so far; the engine turns it into a ``WorkupItem`` at the end, once
+    it knows whether the test blocks the decision."""
+
+    test: str
+    priority: str
+    reason: str
+    rule_id: str
+    facts: list[Fact]
+    evidence: list[str]
+
+
 @dataclass
 class Result:
     """Everything the rules emit."""
 
     red_flags: list[RedFlag] = field(default_factory=list)
     causes: dict[str, CauseBuilder] = field(default_factory=dict)
-    workup: dict[str, WorkupItem] = field(default_factory=dict)
+    workup: dict[str, Order] = field(default_factory=dict)
     workup_gate: dict[str, str] = field(default_factory=dict)
     optimisation: list[Recommendation] = field(default_factory=list)
     planning: list[Recommendation] = field(default_factory=list)
@@ -350,14 +363,13 @@ class Ctx:
         return value
 
     def _read(self, path: str) -> Any:
-        parts = _PATHS.get(path)
-        if parts is None:
-            parts = _PATHS[path] = tuple(path.split("."))
-        obj: Any = self.case
-        for part in parts:
-            obj = getattr(obj, part, None)
-            if obj is None:
-                break
+        getter = _GETTERS.get(path)
+        if getter is None:
+            getter = _GETTERS[path] = attrgetter(path)
+        try:
+            obj = getter(self.case)
+        except AttributeError:  # an unrecorded part (e.g. no exam): unknown
+            obj = None
         if (
             obj is None
             and path in SCREENED_RED_FLAGS
@@ -368,8 +380,12 @@ class Ctx:
 
     def true(self, *paths: str) -> list[Fact]:
         """Facts among ``paths`` that are recorded as True."""
-        get = self.get
-        return [trusted(Fact, {"field": p, "value": True}) for p in paths if get(p) is True]
+        got, get = self._got, self.get
+        return [
+            trusted(Fact, {"field": p, "value": True})
+            for p in paths
+            if (got[p] if p in got else get(p)) is True
+        ]
 
     def latest(self, test: str) -> LabValue | None:
         """Most recent plausible result of ``test`` (dated results win over undated)."""
@@ -391,7 +407,8 @@ class Ctx:
 
     def has(self, *codes: str) -> list[FindingHit]:
         """Hits of any of the imaging findings ``codes`` on current studies."""
-        return [h for c in codes for h in self.hits.get(c, ())]
+        hits = self.hits
+        return [h for c in codes if c in hits for h in hits[c]] if hits else []
 
     def studies_of(
         self, modalities: Iterable[str], *, reported: bool = False
@@ -533,7 +550,7 @@ class Ctx:
         before surgery is considered), 'prep' (preparing a revision) or 'routine' (useful)."""
         self.fire()
         prior = self.out.workup.get(test)
-        if prior is not None:  # only the engine holds the item: update it in place
+        if prior is not None:
             if _GATE_RANK[gate] > _GATE_RANK[self.out.workup_gate[test]]:
                 self.out.workup_gate[test] = gate
             if urgent and prior.priority != "urgent":
@@ -542,17 +559,13 @@ class Ctx:
                 prior.reason = f"{prior.reason} {reason}"
             return
         self.out.workup_gate[test] = gate
-        self.out.workup[test] = trusted(
-            WorkupItem,
-            {
-                "test": test,
-                "priority": "urgent" if urgent else "routine",
-                "reason": reason,
-                "blocks_decision": gate in ("diagnosis", "revision"),
-                "rule_id": self.rule_id,
-                "facts": list(facts) if facts else [],
-                "evidence": list(evidence) if evidence else [],
-            },
+        self.out.workup[test] = Order(
+            test,
+            "urgent" if urgent else "routine",
+            reason,
+            self.rule_id,
+            list(facts) if facts else [],
+            list(evidence) if evidence else [],
         )
 
     def recommend(
@@ -593,6 +606,12 @@ def _finding(text: str, strength: str, rule_id: str, facts: list[Fact]) -> Findi
     return trusted(
         Finding, {"text": text, "strength": strength, "rule_id": rule_id, "facts": list(facts)}
     )
+
+
+def known_fact(path: str, value: Any) -> Fact:
+    """The fact that case field ``path`` has ``value`` (``None``: unknown), built without
+    re-validation like every fact the context emits."""
+    return trusted(Fact, {"field": path, "value": value})
 
 
 def adjacent_to(segment: str, fused: set[str]) -> bool:
