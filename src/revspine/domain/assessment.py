@@ -81,6 +81,10 @@ class _Out(BaseModel):
 _M = TypeVar("_M", bound=_Out)
 _new = object.__new__
 _setattr = object.__setattr__
+# The slots pydantic keeps beside ``__dict__``, set through their descriptors.
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 _ALL_SET: dict[type[_Out], set[str]] = {}
 
 
@@ -97,9 +101,9 @@ def trusted(cls: type[_M], values: dict[str, Any]) -> _M:
         fields_set = _ALL_SET[cls] = set(cls.model_fields)
     obj = _new(cls)
     _setattr(obj, "__dict__", values)
-    _setattr(obj, "__pydantic_fields_set__", fields_set)
-    _setattr(obj, "__pydantic_extra__", None)
-    _setattr(obj, "__pydantic_private__", None)
+    _set_fields_set(obj, fields_set)
+    _set_extra(obj, None)
+    _set_private(obj, None)
     return obj
 
 

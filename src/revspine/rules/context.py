@@ -208,6 +208,7 @@ class Ctx:
                     "A prior surgery has no date: time since surgery, and whether studies and results are post-operative, may be wrong.",
                     f"surgeries[{i}].date",
                 )
+        self.undated_surgery = any(s.date is None for s in case.surgeries)
         self.last_surgery_date = self.last_surgery.date if self.last_surgery else None
         self.days_since: int | None = (
             (self.as_of - self.last_surgery_date).days if self.last_surgery_date else None
@@ -272,7 +273,6 @@ class Ctx:
     def _labs(self) -> None:
         self.lab_series: dict[str, list[LabValue]] = {}
         for i, lab in enumerate(self.case.labs):
-            path = f"labs[{i}]"
             value = to_canonical(lab.test, lab.value, lab.unit)
             lo, hi = self.kb.pair(_LAB_PLAUSIBILITY[lab.test])
             if not lo <= value <= hi:
@@ -280,17 +280,21 @@ class Ctx:
                     "implausible_value",
                     f"{lab.test} {lab.value} {lab.unit} is outside the plausible range and was not "
                     "used; check the value and its unit.",
-                    path,
+                    f"labs[{i}]",
                 )
                 continue
             if lab.date is not None and lab.date > self.as_of:
                 self.warn(
-                    "future_date", f"{lab.test} is dated after the assessment date; not used.", path
+                    "future_date",
+                    f"{lab.test} is dated after the assessment date; not used.",
+                    f"labs[{i}]",
                 )
                 continue
             if lab.date is None:
                 self.warn(
-                    "undated_result", f"{lab.test} has no date; it is not treated as current.", path
+                    "undated_result",
+                    f"{lab.test} has no date; it is not treated as current.",
+                    f"labs[{i}]",
                 )
             self.lab_series.setdefault(lab.test, []).append(
                 LabValue(lab.test, value, lab.date, i, lab)
@@ -352,7 +356,8 @@ class Ctx:
     # -- reading helpers --------------------------------------------------------------------
     def fact(self, path: str) -> Fact:
         """A case field as a Fact, its value as :meth:`get` reads it."""
-        return trusted(Fact, {"field": path, "value": self.get(path)})
+        got = self._got
+        return trusted(Fact, {"field": path, "value": got[path] if path in got else self.get(path)})
 
     def get(self, path: str) -> Any:
         """A case field's value (None when unknown). A red-flag symptom left unrecorded reads as
@@ -401,7 +406,7 @@ class Ctx:
             return None
         if post_op and self.last_surgery_date and lab.date < self.last_surgery_date:
             return None
-        if post_op and any(s.date is None for s in self.case.surgeries):
+        if post_op and self.undated_surgery:
             return None  # an undated surgery may be later than the result
         return lab
 
@@ -415,6 +420,8 @@ class Ctx:
     ) -> list[tuple[int, ImagingStudy]]:
         """Current studies of the given modalities (``reported``: only those whose findings
         were recorded, the only ones that can show something is absent)."""
+        if not self.studies:
+            return []
         wanted = set(modalities)
         return [
             (i, s)
