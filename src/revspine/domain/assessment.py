@@ -88,17 +88,19 @@ _set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 _ALL_SET: dict[type[_Out], set[str]] = {}
 
 
-def trusted(cls: type[_M], values: dict[str, Any]) -> _M:
+def trusted(cls: type[_M], values: dict[str, Any], fields_set: set[str] | None = None) -> _M:
     """An instance of ``cls`` built without validation, for output items the engine produces
     itself: ``values`` must name every field (by field name, not alias) in declaration order,
     each already of its declared type and not shared with anything that changes later (pass
     copies of lists and dicts). The result equals and serialises exactly like ``cls(**values)``,
-    with every field marked as set. Instances of a class share one fields-set object holding all
-    field names (pydantic only ever adds field names to it, so it never changes): one object
-    fewer per item for the garbage collector."""
-    fields_set = _ALL_SET.get(cls)
+    with every field marked as set (or only ``fields_set``, a set of its own, when given).
+    Instances of a class with every field set share one fields-set object holding all field
+    names (pydantic only ever adds field names to it, so it never changes): one object fewer per
+    item for the garbage collector."""
     if fields_set is None:
-        fields_set = _ALL_SET[cls] = set(cls.model_fields)
+        fields_set = _ALL_SET.get(cls)
+        if fields_set is None:
+            fields_set = _ALL_SET[cls] = set(cls.model_fields)
     obj = _new(cls)
     _setattr(obj, "__dict__", values)
     _set_fields_set(obj, fields_set)

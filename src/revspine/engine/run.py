@@ -4,8 +4,11 @@ never reads the clock, the environment or files."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from revspine.domain.assessment import (
+    ASSESSMENT_SCHEMA_VERSION,
+    INTENDED_USE,
     Assessment,
     CauseAssessment,
     Derived,
@@ -24,6 +27,12 @@ from revspine.rules.context import CauseBuilder, Ctx
 from revspine.rules.registry import Rule, RuleFn, ordered_rules
 
 _TIER = {"high": 2, "moderate": 1, "low": 0}
+#: The Assessment fields the engine sets (the others keep their defaults and stay unset).
+_ASSESSMENT_GIVEN = frozenset(Assessment.model_fields) - {
+    "schema_version",
+    "intended_use",
+    "sensitivity",
+}
 _RULES: list[Rule] = []
 #: _RULES as (id, function) pairs, split before the first rule after the RF and DX steps (where
 #: the differential is finalised); recomputed when _RULES is replaced or grows.
@@ -191,10 +200,12 @@ def _build(ctx: Ctx) -> Assessment:
         else None,
     )
     assert out.disposition is not None
-    return Assessment(
-        case_id=ctx.case.case_id,
-        as_of=ctx.as_of,
-        knowledge=trusted(
+    values: dict[str, Any] = {
+        "schema_version": ASSESSMENT_SCHEMA_VERSION,
+        "case_id": ctx.case.case_id,
+        "as_of": ctx.as_of,
+        "intended_use": INTENDED_USE,
+        "knowledge": trusted(
             KnowledgeInfo,
             {
                 "id": kb.meta.id,
@@ -203,7 +214,7 @@ def _build(ctx: Ctx) -> Assessment:
                 "overrides": [o.model_dump() for o in kb.overrides],
             },
         ),
-        disposition=trusted(
+        "disposition": trusted(
             DispositionResult,
             {
                 "code": out.disposition,
@@ -213,15 +224,19 @@ def _build(ctx: Ctx) -> Assessment:
                 "facts": list(out.disposition_facts),
             },
         ),
-        red_flags=out.red_flags,
-        differential=differential,
-        workup=workup,
-        optimisation=out.optimisation,
-        surgical_planning=out.planning,
-        postop_orders=out.postop,
-        nonsurgical_plan=out.nonsurgical,
-        missing_data=list(out.missing.values()),
-        warnings=out.warnings,
-        derived=derived,
-        rules_fired=out.fired,
-    )
+        "red_flags": list(out.red_flags),
+        "differential": differential,
+        "workup": workup,
+        "optimisation": list(out.optimisation),
+        "surgical_planning": list(out.planning),
+        "postop_orders": list(out.postop),
+        "nonsurgical_plan": list(out.nonsurgical),
+        "missing_data": list(out.missing.values()),
+        "warnings": list(out.warnings),
+        "derived": derived,
+        "rules_fired": list(out.fired),
+        "sensitivity": [],
+    }
+    if type(ctx.as_of) is not date:  # e.g. a datetime: validation converts or rejects it
+        return Assessment(**{k: v for k, v in values.items() if k in _ASSESSMENT_GIVEN})
+    return trusted(Assessment, values, set(_ASSESSMENT_GIVEN))
