@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from operator import attrgetter
 from typing import Any
 
 from revspine.domain.assessment import (
@@ -49,8 +48,8 @@ INFECTION_FINDINGS = frozenset({"discitis_osteomyelitis", "epidural_abscess"})
 CROSS_SECTIONAL = frozenset({"mri", "mri_with_contrast", "ct_myelogram"})
 MRI = frozenset({"mri", "mri_with_contrast"})
 
-#: A getter per case path read by :meth:`Ctx.get`.
-_GETTERS: dict[str, attrgetter[Any]] = {}
+#: Case paths read by :meth:`Ctx.get`, split once.
+_PATHS: dict[str, tuple[str, ...]] = {}
 _UNREAD = object()
 
 _LAB_PLAUSIBILITY = {
@@ -368,13 +367,14 @@ class Ctx:
         return value
 
     def _read(self, path: str) -> Any:
-        getter = _GETTERS.get(path)
-        if getter is None:
-            getter = _GETTERS[path] = attrgetter(path)
-        try:
-            obj = getter(self.case)
-        except AttributeError:  # an unrecorded part (e.g. no exam): unknown
-            obj = None
+        parts = _PATHS.get(path)
+        if parts is None:
+            parts = _PATHS[path] = tuple(path.split("."))
+        obj: Any = self.case
+        for part in parts:
+            obj = getattr(obj, part, None)
+            if obj is None:  # an unrecorded part (e.g. no exam): unknown
+                break
         if (
             obj is None
             and path in SCREENED_RED_FLAGS
