@@ -87,7 +87,7 @@ class LabValue:
         return trusted(
             Fact,
             {
-                "field": f"labs[{self.index}]",
+                "field": self.field,
                 "value": f"{self.raw.test} {self.raw.value} {self.raw.unit} ({when})",
             },
         )
@@ -615,9 +615,9 @@ def _finding(text: str, strength: str, rule_id: str, facts: list[Fact]) -> Findi
     )
 
 
-def known_fact(path: str, value: Any) -> Fact:
-    """The fact that case field ``path`` has ``value`` (``None``: unknown), built without
-    re-validation like every fact the context emits."""
+def make_fact(path: str, value: Any) -> Fact:
+    """``Fact(field=path, value=value)`` (``None``: unknown), built without re-validation like
+    every fact the context emits."""
     return trusted(Fact, {"field": path, "value": value})
 
 
