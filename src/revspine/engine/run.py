@@ -4,13 +4,18 @@ never reads the clock, the environment or files."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from revspine.domain.assessment import (
+    ASSESSMENT_SCHEMA_VERSION,
+    INTENDED_USE,
     Assessment,
     CauseAssessment,
     Derived,
     DispositionResult,
     KnowledgeInfo,
+    WorkupItem,
+    trusted,
 )
 from revspine.domain.case import Case
 from revspine.domain.checks import contradictions
@@ -19,10 +24,29 @@ from revspine.domain.scores import phq9 as phq9_score
 from revspine.errors import EngineError
 from revspine.knowledge import Knowledge, load_knowledge
 from revspine.rules.context import CauseBuilder, Ctx
-from revspine.rules.registry import Rule, ordered_rules
+from revspine.rules.registry import Rule, RuleFn, ordered_rules
 
 _TIER = {"high": 2, "moderate": 1, "low": 0}
+#: The Assessment fields the engine sets (the others keep their defaults and stay unset).
+_ASSESSMENT_GIVEN = frozenset(Assessment.model_fields) - {
+    "schema_version",
+    "intended_use",
+    "sensitivity",
+}
 _RULES: list[Rule] = []
+#: _RULES as (id, function) pairs, split before the first rule after the RF and DX steps (where
+#: the differential is finalised); recomputed when _RULES is replaced or grows.
+_PLAN: list[tuple[list[Rule], int, list[list[tuple[str, RuleFn]]]]] = []
+
+
+def _plan() -> list[list[tuple[str, RuleFn]]]:
+    if _PLAN and _PLAN[0][0] is _RULES and _PLAN[0][1] == len(_RULES):
+        return _PLAN[0][2]
+    pairs = [(r.id, r.fn) for r in _RULES]
+    split = next((i for i, (rid, _) in enumerate(pairs) if rid[:2] not in ("RF", "DX")), None)
+    plan = [pairs] if split is None else [pairs[:split], pairs[split:]]
+    _PLAN[:] = [(_RULES, len(_RULES), plan)]
+    return plan
 
 
 def _likelihood(cb: CauseBuilder) -> str:
@@ -79,16 +103,15 @@ def assess(
     ctx = Ctx(case, kb, when)
     for problem in contradictions(case):
         ctx.warn("contradictory_input", problem.message, problem.path)
-    finalised = False
-    for r in _RULES:
-        if not finalised and r.id[:2] not in ("RF", "DX"):
+    for i, rules in enumerate(_plan()):
+        if i:
             _finalise_differential(ctx)
-            finalised = True
-        ctx.rule_id = r.id
-        try:
-            r.fn(ctx)
-        except Exception as exc:  # a rule bug must name the rule
-            raise EngineError(r.id, exc) from exc
+        for rule_id, fn in rules:
+            ctx.rule_id = rule_id
+            try:
+                fn(ctx)
+            except Exception as exc:  # a rule bug must name the rule
+                raise EngineError(rule_id, exc) from exc
     result = _build(ctx)
     if sensitivity and result.disposition.code == "incomplete_workup":
         from revspine.engine.sensitivity import analyse
@@ -101,15 +124,18 @@ def _build(ctx: Ctx) -> Assessment:
     out, kb = ctx.out, ctx.kb
     ranked = sorted(out.causes.values(), key=_rank_key)
     differential = [
-        CauseAssessment(
-            cause=cb.cause,
-            likelihood=cb.likelihood,
-            rank=i + 1,
-            for_=cb.for_,
-            against=cb.against,
-            surgically_correctable=cb.correctable,
-            rule_ids=cb.rule_ids,
-            evidence=cb.evidence,
+        trusted(
+            CauseAssessment,
+            {
+                "cause": cb.cause,
+                "likelihood": cb.likelihood,
+                "rank": i + 1,
+                "for_": list(cb.for_),
+                "against": list(cb.against),
+                "surgically_correctable": cb.correctable,
+                "rule_ids": list(cb.rule_ids),
+                "evidence": list(cb.evidence),
+            },
         )
         for i, cb in enumerate(ranked)
     ]
@@ -122,8 +148,21 @@ def _build(ctx: Ctx) -> Assessment:
         gate = out.workup_gate[test]
         if gate in ("revision", "prep") and out.disposition in ("urgent", "non_surgical"):
             continue  # only needed before a revision that is not on the table
-        blocks = gate == "diagnosis" or (gate == "revision" and reached_revision_gate)
-        workup.append(item.model_copy(update={"blocks_decision": blocks}))
+        workup.append(
+            trusted(
+                WorkupItem,
+                {
+                    "test": item.test,
+                    "priority": item.priority,
+                    "reason": item.reason,
+                    "blocks_decision": gate == "diagnosis"
+                    or (gate == "revision" and reached_revision_gate),
+                    "rule_id": item.rule_id,
+                    "facts": item.facts,
+                    "evidence": item.evidence,
+                },
+            )
+        )
     workup.sort(key=lambda w: (w.priority != "urgent", not w.blocks_decision))
     odi_pct = None
     for i in range(len(ctx.case.proms) - 1, -1, -1):
@@ -161,31 +200,43 @@ def _build(ctx: Ctx) -> Assessment:
         else None,
     )
     assert out.disposition is not None
-    return Assessment(
-        case_id=ctx.case.case_id,
-        as_of=ctx.as_of,
-        knowledge=KnowledgeInfo(
-            id=kb.meta.id,
-            version=kb.version,
-            sha256=kb.sha256,
-            overrides=[o.model_dump() for o in kb.overrides],
+    values: dict[str, Any] = {
+        "schema_version": ASSESSMENT_SCHEMA_VERSION,
+        "case_id": ctx.case.case_id,
+        "as_of": ctx.as_of,
+        "intended_use": INTENDED_USE,
+        "knowledge": trusted(
+            KnowledgeInfo,
+            {
+                "id": kb.meta.id,
+                "version": kb.version,
+                "sha256": kb.sha256,
+                "overrides": [o.model_dump() for o in kb.overrides],
+            },
         ),
-        disposition=DispositionResult(
-            code=out.disposition,
-            summary=out.disposition_summary,
-            reasons=out.disposition_reasons,
-            rule_id=out.disposition_rule,
-            facts=out.disposition_facts,
+        "disposition": trusted(
+            DispositionResult,
+            {
+                "code": out.disposition,
+                "summary": out.disposition_summary,
+                "reasons": list(out.disposition_reasons),
+                "rule_id": out.disposition_rule,
+                "facts": list(out.disposition_facts),
+            },
         ),
-        red_flags=out.red_flags,
-        differential=differential,
-        workup=workup,
-        optimisation=out.optimisation,
-        surgical_planning=out.planning,
-        postop_orders=out.postop,
-        nonsurgical_plan=out.nonsurgical,
-        missing_data=list(out.missing.values()),
-        warnings=out.warnings,
-        derived=derived,
-        rules_fired=out.fired,
-    )
+        "red_flags": list(out.red_flags),
+        "differential": differential,
+        "workup": workup,
+        "optimisation": list(out.optimisation),
+        "surgical_planning": list(out.planning),
+        "postop_orders": list(out.postop),
+        "nonsurgical_plan": list(out.nonsurgical),
+        "missing_data": list(out.missing.values()),
+        "warnings": list(out.warnings),
+        "derived": derived,
+        "rules_fired": list(out.fired),
+        "sensitivity": [],
+    }
+    if type(ctx.as_of) is not date:  # e.g. a datetime: validation converts or rejects it
+        return Assessment(**{k: v for k, v in values.items() if k in _ASSESSMENT_GIVEN})
+    return trusted(Assessment, values, set(_ASSESSMENT_GIVEN))

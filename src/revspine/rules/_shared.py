@@ -65,8 +65,9 @@ def _known_stale(ctx: Ctx, lab: LabValue) -> bool:
         return False
     if (ctx.as_of - lab.date).days > ctx.kb.num("currency.infection_labs_valid_days"):
         return True
-    undated_surgery = any(s.date is None for s in ctx.case.surgeries)
-    return bool(ctx.last_surgery_date and lab.date < ctx.last_surgery_date and not undated_surgery)
+    return bool(
+        ctx.last_surgery_date and lab.date < ctx.last_surgery_date and not ctx.undated_surgery
+    )
 
 
 def pseudarthrosis_suspicion(ctx: Ctx) -> list[Fact]:

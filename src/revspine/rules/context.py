@@ -18,7 +18,7 @@ from revspine.domain.assessment import (
     Recommendation,
     RedFlag,
     Warning,
-    WorkupItem,
+    trusted,
 )
 from revspine.domain.case import Case, ImagingStudy, LabResult, Surgery, vertebra_index
 from revspine.domain.units import to_canonical
@@ -47,6 +47,10 @@ INFECTION_FINDINGS = frozenset({"discitis_osteomyelitis", "epidural_abscess"})
 #: Cross-sectional modalities that show neural compression and soft tissue.
 CROSS_SECTIONAL = frozenset({"mri", "mri_with_contrast", "ct_myelogram"})
 MRI = frozenset({"mri", "mri_with_contrast"})
+
+#: Case paths read by :meth:`Ctx.get`, split once.
+_PATHS: dict[str, tuple[str, ...]] = {}
+_UNREAD = object()
 
 _LAB_PLAUSIBILITY = {
     "crp": "plausibility.crp_mg_l",
@@ -80,8 +84,12 @@ class LabValue:
     def fact(self) -> Fact:
         """The fact as shown in explanations."""
         when = self.date.isoformat() if self.date else "undated"
-        return Fact(
-            field=self.field, value=f"{self.raw.test} {self.raw.value} {self.raw.unit} ({when})"
+        return trusted(
+            Fact,
+            {
+                "field": self.field,
+                "value": f"{self.raw.test} {self.raw.value} {self.raw.unit} ({when})",
+            },
         )
 
 
@@ -99,7 +107,7 @@ class FindingHit:
     def fact(self) -> Fact:
         """The fact as shown in explanations."""
         lv = ",".join(self.levels) or "level unspecified"
-        return Fact(field=self.path, value=f"{self.code} {lv} on {self.modality}")
+        return trusted(Fact, {"field": self.path, "value": f"{self.code} {lv} on {self.modality}"})
 
 
 @dataclass
@@ -117,13 +125,26 @@ class CauseBuilder:
     likelihood: str = "low"
 
 
+@dataclass(slots=True)
+class Order:
+    """A test recommended so far; the engine turns it into a ``WorkupItem`` at the end, once
+    it knows whether the test blocks the decision."""
+
+    test: str
+    priority: str
+    reason: str
+    rule_id: str
+    facts: list[Fact]
+    evidence: list[str]
+
+
 @dataclass
 class Result:
     """Everything the rules emit."""
 
     red_flags: list[RedFlag] = field(default_factory=list)
     causes: dict[str, CauseBuilder] = field(default_factory=dict)
-    workup: dict[str, WorkupItem] = field(default_factory=dict)
+    workup: dict[str, Order] = field(default_factory=dict)
     workup_gate: dict[str, str] = field(default_factory=dict)
     optimisation: list[Recommendation] = field(default_factory=list)
     planning: list[Recommendation] = field(default_factory=list)
@@ -149,6 +170,7 @@ class Ctx:
         self.as_of = as_of
         self.out = Result()
         self.rule_id = ""
+        self._got: dict[str, Any] = {}  # get() memo: rules never change the case
         self._derive()
 
     # -- derivation -------------------------------------------------------------------------
@@ -185,6 +207,7 @@ class Ctx:
                     "A prior surgery has no date: time since surgery, and whether studies and results are post-operative, may be wrong.",
                     f"surgeries[{i}].date",
                 )
+        self.undated_surgery = any(s.date is None for s in case.surgeries)
         self.last_surgery_date = self.last_surgery.date if self.last_surgery else None
         self.days_since: int | None = (
             (self.as_of - self.last_surgery_date).days if self.last_surgery_date else None
@@ -249,7 +272,6 @@ class Ctx:
     def _labs(self) -> None:
         self.lab_series: dict[str, list[LabValue]] = {}
         for i, lab in enumerate(self.case.labs):
-            path = f"labs[{i}]"
             value = to_canonical(lab.test, lab.value, lab.unit)
             lo, hi = self.kb.pair(_LAB_PLAUSIBILITY[lab.test])
             if not lo <= value <= hi:
@@ -257,17 +279,21 @@ class Ctx:
                     "implausible_value",
                     f"{lab.test} {lab.value} {lab.unit} is outside the plausible range and was not "
                     "used; check the value and its unit.",
-                    path,
+                    f"labs[{i}]",
                 )
                 continue
             if lab.date is not None and lab.date > self.as_of:
                 self.warn(
-                    "future_date", f"{lab.test} is dated after the assessment date; not used.", path
+                    "future_date",
+                    f"{lab.test} is dated after the assessment date; not used.",
+                    f"labs[{i}]",
                 )
                 continue
             if lab.date is None:
                 self.warn(
-                    "undated_result", f"{lab.test} has no date; it is not treated as current.", path
+                    "undated_result",
+                    f"{lab.test} has no date; it is not treated as current.",
+                    f"labs[{i}]",
                 )
             self.lab_series.setdefault(lab.test, []).append(
                 LabValue(lab.test, value, lab.date, i, lab)
@@ -329,14 +355,26 @@ class Ctx:
     # -- reading helpers --------------------------------------------------------------------
     def fact(self, path: str) -> Fact:
         """A case field as a Fact, its value as :meth:`get` reads it."""
-        return Fact(field=path, value=self.get(path))
+        got = self._got
+        return trusted(Fact, {"field": path, "value": got[path] if path in got else self.get(path)})
 
     def get(self, path: str) -> Any:
         """A case field's value (None when unknown). A red-flag symptom left unrecorded reads as
         absent only when the case records a negative red-flag screen."""
+        value = self._got.get(path, _UNREAD)
+        if value is _UNREAD:
+            value = self._got[path] = self._read(path)
+        return value
+
+    def _read(self, path: str) -> Any:
+        parts = _PATHS.get(path)
+        if parts is None:
+            parts = _PATHS[path] = tuple(path.split("."))
         obj: Any = self.case
-        for part in path.split("."):
-            obj = getattr(obj, part, None) if obj is not None else None
+        for part in parts:
+            obj = getattr(obj, part, None)
+            if obj is None:  # an unrecorded part (e.g. no exam): unknown
+                break
         if (
             obj is None
             and path in SCREENED_RED_FLAGS
@@ -347,7 +385,12 @@ class Ctx:
 
     def true(self, *paths: str) -> list[Fact]:
         """Facts among ``paths`` that are recorded as True."""
-        return [Fact(field=p, value=True) for p in paths if self.get(p) is True]
+        got, get = self._got, self.get
+        return [
+            trusted(Fact, {"field": p, "value": True})
+            for p in paths
+            if (got[p] if p in got else get(p)) is True
+        ]
 
     def latest(self, test: str) -> LabValue | None:
         """Most recent plausible result of ``test`` (dated results win over undated)."""
@@ -363,19 +406,22 @@ class Ctx:
             return None
         if post_op and self.last_surgery_date and lab.date < self.last_surgery_date:
             return None
-        if post_op and any(s.date is None for s in self.case.surgeries):
+        if post_op and self.undated_surgery:
             return None  # an undated surgery may be later than the result
         return lab
 
     def has(self, *codes: str) -> list[FindingHit]:
         """Hits of any of the imaging findings ``codes`` on current studies."""
-        return [h for c in codes for h in self.hits.get(c, ())]
+        hits = self.hits
+        return [h for c in codes if c in hits for h in hits[c]] if hits else []
 
     def studies_of(
         self, modalities: Iterable[str], *, reported: bool = False
     ) -> list[tuple[int, ImagingStudy]]:
         """Current studies of the given modalities (``reported``: only those whose findings
         were recorded, the only ones that can show something is absent)."""
+        if not self.studies:
+            return []
         wanted = set(modalities)
         return [
             (i, s)
@@ -421,14 +467,19 @@ class Ctx:
     def warn(self, code: str, message: str, path: str | None = None) -> None:
         """Add a warning about the input."""
         self.out.warnings.append(
-            Warning(code=code, message=message, field=path, rule_id=self.rule_id or None)
+            trusted(
+                Warning,
+                {"code": code, "message": message, "field": path, "rule_id": self.rule_id or None},
+            )
         )
 
     def missing(self, path: str, why: str) -> None:
         """Record that an unknown field mattered."""
         key = (path, self.rule_id)
         if key not in self.out.missing:
-            self.out.missing[key] = MissingData(field=path, why=why, rule_id=self.rule_id)
+            self.out.missing[key] = trusted(
+                MissingData, {"field": path, "why": why, "rule_id": self.rule_id}
+            )
 
     def unknown(self, *paths: str, why: str) -> list[str]:
         """Record every path among ``paths`` that is unknown; return them."""
@@ -443,13 +494,16 @@ class Ctx:
         """Emit a red flag."""
         self.fire()
         self.out.red_flags.append(
-            RedFlag(
-                code=code,
-                rationale=rationale,
-                action=action,
-                rule_id=self.rule_id,
-                facts=facts,
-                evidence=evidence,
+            trusted(
+                RedFlag,
+                {
+                    "code": code,
+                    "rationale": rationale,
+                    "action": action,
+                    "rule_id": self.rule_id,
+                    "facts": list(facts),
+                    "evidence": list(evidence),
+                },
             )
         )
 
@@ -475,7 +529,7 @@ class Ctx:
         """Add a finding for ``cause``."""
         self.fire()
         cb = self.cause(cause, correctable, evidence)
-        cb.for_.append(Finding(text=text, strength=strength, rule_id=self.rule_id, facts=facts))
+        cb.for_.append(_finding(text, strength, self.rule_id, facts))
         if self.rule_id not in cb.rule_ids:
             cb.rule_ids.append(self.rule_id)
 
@@ -485,7 +539,7 @@ class Ctx:
         """Add a finding against ``cause`` (only listed if the cause has findings for it)."""
         self.fire()
         cb = self.cause(cause, correctable)
-        cb.against.append(Finding(text=text, strength=strength, rule_id=self.rule_id, facts=facts))
+        cb.against.append(_finding(text, strength, self.rule_id, facts))
         if self.rule_id not in cb.rule_ids:
             cb.rule_ids.append(self.rule_id)
 
@@ -502,28 +556,23 @@ class Ctx:
         """Recommend a test. ``gate``: 'diagnosis' (needed for any decision), 'revision' (needed
         before surgery is considered), 'prep' (preparing a revision) or 'routine' (useful)."""
         self.fire()
-        rank = {"diagnosis": 3, "revision": 2, "prep": 1, "routine": 0}
         prior = self.out.workup.get(test)
         if prior is not None:
-            if rank[gate] > rank[self.out.workup_gate[test]]:
+            if _GATE_RANK[gate] > _GATE_RANK[self.out.workup_gate[test]]:
                 self.out.workup_gate[test] = gate
             if urgent and prior.priority != "urgent":
-                self.out.workup[test] = prior.model_copy(update={"priority": "urgent"})
+                prior.priority = "urgent"
             if reason not in prior.reason:
-                item = self.out.workup[test]
-                self.out.workup[test] = item.model_copy(
-                    update={"reason": f"{item.reason} {reason}"}
-                )
+                prior.reason = f"{prior.reason} {reason}"
             return
         self.out.workup_gate[test] = gate
-        self.out.workup[test] = WorkupItem(
-            test=test,
-            priority="urgent" if urgent else "routine",
-            reason=reason,
-            blocks_decision=gate in ("diagnosis", "revision"),
-            rule_id=self.rule_id,
-            facts=facts or [],
-            evidence=evidence or [],
+        self.out.workup[test] = Order(
+            test,
+            "urgent" if urgent else "routine",
+            reason,
+            self.rule_id,
+            list(facts) if facts else [],
+            list(evidence) if evidence else [],
         )
 
     def recommend(
@@ -541,17 +590,35 @@ class Ctx:
         """Append a recommendation to one of the plan lists."""
         self.fire()
         target.append(
-            Recommendation(
-                code=code,
-                text=text,
-                status=status,
-                details=details or {},
-                rule_id=self.rule_id,
-                facts=facts or [],
-                evidence=evidence or [],
-                unverified=unverified,
+            trusted(
+                Recommendation,
+                {
+                    "code": code,
+                    "text": text,
+                    "status": status,
+                    "details": dict(details) if details else {},
+                    "rule_id": self.rule_id,
+                    "facts": list(facts) if facts else [],
+                    "evidence": list(evidence) if evidence else [],
+                    "unverified": unverified,
+                },
             )
         )
+
+
+_GATE_RANK = {"diagnosis": 3, "revision": 2, "prep": 1, "routine": 0}
+
+
+def _finding(text: str, strength: str, rule_id: str, facts: list[Fact]) -> Finding:
+    return trusted(
+        Finding, {"text": text, "strength": strength, "rule_id": rule_id, "facts": list(facts)}
+    )
+
+
+def make_fact(path: str, value: Any) -> Fact:
+    """``Fact(field=path, value=value)`` (``None``: unknown), built without re-validation like
+    every fact the context emits."""
+    return trusted(Fact, {"field": path, "value": value})
 
 
 def adjacent_to(segment: str, fused: set[str]) -> bool:

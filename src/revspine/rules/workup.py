@@ -18,7 +18,7 @@ from revspine.rules._shared import (
     raised_uncurrent_markers,
     spinal_red_flag,
 )
-from revspine.rules.context import CROSS_SECTIONAL, MRI, Ctx
+from revspine.rules.context import CROSS_SECTIONAL, MRI, Ctx, make_fact
 from revspine.rules.registry import rule
 
 #: Red-flag screen: must be known before a revision is considered.
@@ -100,7 +100,7 @@ def history_and_exam(ctx: Ctx) -> None:
             "history_and_exam",
             f"Record: {', '.join(_label(g) for g in gaps)}.",
             gate="diagnosis",
-            facts=[Fact(field=g, value=None) for g in gaps],
+            facts=[make_fact(g, None) for g in gaps],
             evidence=["seed", "3"],
         )
     late = ctx.unknown(
@@ -116,7 +116,7 @@ def history_and_exam(ctx: Ctx) -> None:
             "history_and_exam",
             f"Before any revision decision, record: {', '.join(_label(g) for g in late)}.",
             gate="revision",
-            facts=[Fact(field=g, value=None) for g in late],
+            facts=[make_fact(g, None) for g in late],
             evidence=["seed", "77"],
         )
     ctx.unknown(*DECISION_FACTS, why="unknown: could change the cause, the disposition or the plan")
