@@ -379,8 +379,30 @@ def _unknown_unit(analyte: str, unit: str) -> UnitError:
     )
 
 
+_CONVERSION_CACHE_SIZE = 1024
+_conversions: dict[tuple[str, str], float | _Affine] = {}
+
+
 def _conversion(analyte: str, unit: str) -> float | _Affine:
-    """Resolve ``unit`` for ``analyte`` to a table entry or a pint-derived factor."""
+    """Resolve ``unit`` for ``analyte`` to a table entry or a pint-derived factor.
+
+    Resolved conversions are remembered per (analyte, unit string): imports and case validation
+    convert the same few units over and over. Failures are not remembered, so every refusal
+    raises afresh with the same message."""
+    if type(analyte) is str and type(unit) is str:
+        key = (analyte, unit)
+        found = _conversions.get(key)
+        if found is None:
+            found = _resolve_conversion(analyte, unit)
+            if len(_conversions) >= _CONVERSION_CACHE_SIZE:
+                _conversions.clear()
+            _conversions[key] = found
+        return found
+    return _resolve_conversion(analyte, unit)
+
+
+def _resolve_conversion(analyte: str, unit: str) -> float | _Affine:
+    """:func:`_conversion` without the memo."""
     spec = _spec(analyte, unit)
     table = _TABLE[analyte]
     if not isinstance(unit, str) or not unit.strip():

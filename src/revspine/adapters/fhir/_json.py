@@ -93,12 +93,28 @@ def _kind(value: Any) -> str:
     return "an object"
 
 
+_DATE_CACHE_SIZE = 4096
+_dates: dict[str, tuple[date | None, bool]] = {}
+
+
 def parse_date(value: Any, path: str) -> tuple[date | None, bool]:
     """A FHIR date/dateTime/instant → (its calendar date, partial). Partial dates (``2023``,
-    ``2023-05``) give ``(None, True)``; anything that is not a FHIR date is a parse error."""
+    ``2023-05``) give ``(None, True)``; anything that is not a FHIR date is a parse error.
+
+    Valid strings are remembered (EHR extracts repeat the same dates), so a date is parsed once."""
     raw = text(value, path)
     if raw is None:
         return None, False
+    found = _dates.get(raw)
+    if found is None:
+        found = _parse_date_text(raw, path)
+        if len(_dates) >= _DATE_CACHE_SIZE:
+            _dates.clear()
+        _dates[raw] = found
+    return found
+
+
+def _parse_date_text(raw: str, path: str) -> tuple[date | None, bool]:
     m = _DATE_RE.match(raw)
     if not m:
         raise fail(path, f"{raw!r} is not a FHIR date or dateTime (YYYY-MM-DD[Thh:mm:ss+zz:zz])")
@@ -114,13 +130,23 @@ def parse_date(value: Any, path: str) -> tuple[date | None, bool]:
 
 def codings(cc: Any, path: str) -> list[tuple[str, str, str | None]]:
     """(system, code, display) of every coding of a CodeableConcept (codings without a code
-    are skipped)."""
-    concept = opt_obj(cc, path)
-    if concept is None:
+    are skipped).
+
+    Same checks as :func:`opt_obj` / :func:`arr` / :func:`obj` on each level, written out so that
+    the JSON path of an element is built only when it is wrong (this runs for every resource)."""
+    if cc is None:
         return []
+    if not isinstance(cc, dict):
+        raise fail(path, f"expected a JSON object, got {_kind(cc)}")
+    items = cc.get("coding")
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise fail(f"{path}.coding", f"expected a JSON array, got {_kind(items)}")
     out = []
-    for i, c in enumerate(arr(concept.get("coding"), f"{path}.coding")):
-        coding = obj(c, f"{path}.coding[{i}]")
+    for i, coding in enumerate(items):
+        if not isinstance(coding, dict):
+            raise fail(f"{path}.coding[{i}]", f"expected a JSON object, got {_kind(coding)}")
         code = coding.get("code")
         if code is None:
             continue

@@ -47,6 +47,7 @@ _CONTEXTS = frozenset(
 )
 _STATUS_RULES = frozenset({"current", "history", "cancer"})
 _TEXT_CACHE_SIZE = 4096
+_CODE_CACHE_SIZE = 4096
 
 
 def norm_code(code: str) -> str:
@@ -113,9 +114,26 @@ class Maps:
     _text_cache: dict[tuple[str, str], tuple[KeywordRow, ...]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    _code_cache: dict[tuple[str, str, str], tuple[CodeRow, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def lookup(self, resource: str, system: str, code: str) -> tuple[CodeRow, ...]:
-        """Rows of ``resource`` for (system, code): exact matches, else prefix matches."""
+        """Rows of ``resource`` for (system, code): exact matches, else prefix matches (cached,
+        since the same codes recur in every record)."""
+        if type(code) is not str:
+            return self._lookup(resource, system, code)
+        key = (resource, system, code)
+        found = self._code_cache.get(key)
+        if found is None:
+            found = self._lookup(resource, system, code)
+            if len(self._code_cache) >= _CODE_CACHE_SIZE:
+                self._code_cache.clear()
+            self._code_cache[key] = found
+        return found
+
+    def _lookup(self, resource: str, system: str, code: str) -> tuple[CodeRow, ...]:
+        """:meth:`lookup` without the cache."""
         key = norm_code(code)
         found = self.exact.get((resource, system, key))
         if found:

@@ -29,7 +29,7 @@ def condition(st: State, e: Entry) -> None:
     verification = j.status_code(r.get("verificationStatus"), f"{e.path}.verificationStatus")
     clinical = j.status_code(r.get("clinicalStatus"), f"{e.path}.clinicalStatus")
     label = j.concept_text(r.get("code"))
-    targets, keyword = _condition_targets(st, e)
+    targets, keyword = _condition_targets(st, e, label)
     if not targets:
         st.miss_concept(e, r.get("code"), f"{e.path}.code")
         return
@@ -46,14 +46,14 @@ def condition(st: State, e: Entry) -> None:
         _apply_condition(st, e, target, refuted, clinical, label)
 
 
-def _condition_targets(st: State, e: Entry) -> tuple[list[str], bool]:
+def _condition_targets(st: State, e: Entry, label: str) -> tuple[list[str], bool]:
+    """Case targets of a Condition's codes, else of its display text ``label`` (keyword=True)."""
     cc = e.resource.get("code")
     targets: list[str] = []
     for system, code, _ in j.codings(cc, f"{e.path}.code"):
         targets += [row.target for row in st.maps.lookup("Condition", system, code)]
     if targets:
         return list(dict.fromkeys(targets)), False
-    label = j.concept_text(cc)
     if not label:
         return [], False
     rules = st.maps.match_text("condition", label)
