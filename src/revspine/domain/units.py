@@ -46,6 +46,7 @@ __all__ = [
     "Analyte",
     "AnalyteSpec",
     "canonical_unit",
+    "check_unit",
     "format_quantity",
     "from_canonical",
     "known_units",
@@ -446,6 +447,12 @@ def to_canonical(analyte: str, value: float, unit: str) -> float:
     # Rounding to 12 significant digits removes floating-point noise, so that a value entered in another
     # unit lands on the same side of a threshold as the same value entered canonically.
     return float(f"{result:.12g}")
+
+
+def check_unit(analyte: str, unit: str) -> None:
+    """Raise what :func:`to_canonical` raises for ``unit`` (the same :class:`UnitError`);
+    return quietly when a value in ``unit`` converts. For importers that only check a unit."""
+    _conversion(analyte, unit)
 
 
 def from_canonical(analyte: str, value: float, unit: str) -> float:

@@ -128,7 +128,7 @@ def _parse_date_text(raw: str, path: str) -> tuple[date | None, bool]:
         raise fail(path, f"{raw!r} is not a valid date: {exc}") from None
 
 
-def codings(cc: Any, path: str) -> list[tuple[str, str, str | None]]:
+def codings(cc: Any, path: str) -> list[Coding]:
     """(system, code, display) of every coding of a CodeableConcept (codings without a code
     are skipped).
 
@@ -143,7 +143,7 @@ def codings(cc: Any, path: str) -> list[tuple[str, str, str | None]]:
         return []
     if not isinstance(items, list):
         raise fail(f"{path}.coding", f"expected a JSON array, got {_kind(items)}")
-    out = []
+    out: list[Coding] = []
     for i, coding in enumerate(items):
         if not isinstance(coding, dict):
             raise fail(f"{path}.coding[{i}]", f"expected a JSON object, got {_kind(coding)}")
@@ -175,8 +175,50 @@ def concept_text(cc: Any) -> str:
     return " | ".join(parts)
 
 
+Coding = tuple[str, str, str | None]
+"""(system, code, display) of one coding, as :func:`codings` gives it."""
+
+
+def simple_concept(cc: Any) -> tuple[Coding | None, str | None] | None:
+    """``(coding, text)`` of a CodeableConcept in one of the common, well-formed shapes — a
+    ``text`` and at most one coding, every element present a string (``coding`` None when there
+    is none) — else None: the caller then takes the general path (:func:`codings`,
+    :func:`concept_text`), which also reports what is malformed.
+
+    For such a concept ``codings(cc, path)`` is ``[coding]`` (or ``[]``) and ``concept_text(cc)``
+    depends only on ``text`` and the coding's display: the pair is a complete, hashable key for
+    what the importer reads from the concept."""
+    if type(cc) is not dict:
+        return None
+    text = cc.get("text")
+    if text is not None and type(text) is not str:
+        return None
+    items = cc.get("coding")
+    if not items:
+        return (None, text) if items is None or type(items) is list else None
+    if type(items) is not list or len(items) != 1:
+        return None
+    coding = items[0]
+    if type(coding) is not dict:
+        return None
+    system, code, display = coding.get("system"), coding.get("code"), coding.get("display")
+    if (
+        type(code) is not str
+        or type(system) is not str
+        or (display is not None and type(display) is not str)
+    ):
+        return None
+    return (system, code, display), text
+
+
 def status_code(cc: Any, path: str) -> str | None:
     """The first code of a status CodeableConcept (``clinicalStatus``, ``verificationStatus``)."""
+    if type(cc) is dict:  # the usual shape, one well-formed coding: nothing else to check
+        items = cc.get("coding")
+        if type(items) is list and len(items) == 1 and type(items[0]) is dict:
+            code = items[0].get("code")
+            if type(code) is str:
+                return code
     found = codings(cc, path)
     return found[0][1] if found else None
 

@@ -18,10 +18,11 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
+from typing import Any, TypeVar
 
 from revspine.errors import FieldProblem, KnowledgeSchemaError
 
-__all__ = ["CodeRow", "KeywordRow", "Maps", "TargetRow", "load_maps", "norm_code"]
+__all__ = ["CodeRow", "KeywordRow", "Maps", "TargetRow", "load_maps", "norm_code", "remember"]
 
 VERIFIED = frozenset({"yes", "unverified", "local"})
 _TARGET_RE = re.compile(
@@ -48,6 +49,9 @@ _CONTEXTS = frozenset(
 _STATUS_RULES = frozenset({"current", "history", "cancer"})
 _TEXT_CACHE_SIZE = 4096
 _CODE_CACHE_SIZE = 4096
+_MEMO_SIZE = 4096
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 def norm_code(code: str) -> str:
@@ -117,6 +121,13 @@ class Maps:
     _code_cache: dict[tuple[str, str, str], tuple[CodeRow, ...]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    _memos: dict[str, dict[Any, Any]] = field(default_factory=dict, compare=False, repr=False)
+
+    def memo(self, name: str) -> dict[Any, Any]:
+        """The cache ``name`` for values that the importer derives from these maps alone (such
+        as what a Condition code means). It lives with the maps, so it never outlives them;
+        fill it with :func:`remember`, which keeps it bounded."""
+        return self._memos.setdefault(name, {})
 
     def lookup(self, resource: str, system: str, code: str) -> tuple[CodeRow, ...]:
         """Rows of ``resource`` for (system, code): exact matches, else prefix matches (cached,
@@ -167,6 +178,15 @@ class Maps:
             if row.export == "yes" and fallback is None:
                 fallback = row
         return fallback
+
+
+def remember(cache: dict[K, V], key: K, value: V) -> V:
+    """Store ``value`` under ``key`` in a :meth:`Maps.memo` cache (emptied when full) and
+    return it."""
+    if len(cache) >= _MEMO_SIZE:
+        cache.clear()
+    cache[key] = value
+    return value
 
 
 def _rows(name: str) -> tuple[dict[str, str], Iterator[tuple[int, dict[str, str]]]]:

@@ -7,9 +7,9 @@ from datetime import date
 from typing import Any
 
 from revspine.adapters.fhir import _json as j
-from revspine.adapters.fhir._maps import CodeRow
+from revspine.adapters.fhir._maps import CodeRow, remember
 from revspine.adapters.fhir._state import Entry, State
-from revspine.domain.units import ANALYTES, to_canonical
+from revspine.domain.units import ANALYTES, check_unit
 from revspine.errors import UnitError
 
 __all__ = ["observation"]
@@ -19,14 +19,7 @@ _SKIP_OBS_STATUS = frozenset({"cancelled", "entered-in-error", "registered"})
 
 def observation(st: State, e: Entry) -> None:
     r = e.resource
-    found = j.codings(r.get("code"), f"{e.path}.code")
-    rows: tuple[CodeRow, ...] = ()
-    hit = None
-    for coding in found:
-        rows = st.maps.lookup("Observation", coding[0], coding[1])
-        if rows:
-            hit = coding
-            break
+    rows, hit = _code_rows(st, e)
     if not rows or hit is None:
         st.miss_concept(e, r.get("code"), f"{e.path}.code")
         return
@@ -56,6 +49,34 @@ def observation(st: State, e: Entry) -> None:
         score = _score(st, e, 3 if target.endswith("item9") else 27)
         if score is not None:
             st.phq9[target].offer(score, when)
+
+
+def _code_rows(st: State, e: Entry) -> tuple[tuple[CodeRow, ...], j.Coding | None]:
+    """The ``codes.csv`` rows of the first coding of ``code`` that has any, and that coding.
+
+    A concept of a common shape (:func:`~._json.simple_concept`) is looked up once per
+    (coding, text): extracts repeat the same few codes in every record."""
+    cc = e.resource.get("code")
+    key = j.simple_concept(cc)
+    if key is not None:
+        memo = st.maps.memo("Observation.code")
+        found: tuple[tuple[CodeRow, ...], j.Coding | None] | None = memo.get(key)
+        if found is None:
+            coding = key[0]
+            found = remember(memo, key, _first_rows(st, [coding] if coding else []))
+        return found
+    return _first_rows(st, j.codings(cc, f"{e.path}.code"))
+
+
+def _first_rows(st: State, codings: list[j.Coding]) -> tuple[tuple[CodeRow, ...], j.Coding | None]:
+    rows: tuple[CodeRow, ...] = ()
+    hit = None
+    for coding in codings:
+        rows = st.maps.lookup("Observation", coding[0], coding[1])
+        if rows:
+            hit = coding
+            break
+    return rows, hit
 
 
 def _effective(st: State, e: Entry) -> date | None:
@@ -103,14 +124,16 @@ def _quantity(
     unit_text = code if vq.get("system") == j.UCUM and isinstance(code, str) and code else None
     unit_text = unit_text or (unit if isinstance(unit, str) and unit else None)
     unit_text = unit_text or (code if isinstance(code, str) and code else None)
-    label = f"{e.ref} ({coding[0] or 'no system'}|{coding[1]})"
     if unit_text is None:
+        label = f"{e.ref} ({coding[0] or 'no system'}|{coding[1]})"
         raise j.fail(path, f"{label}: {ANALYTES[analyte].name} has no unit; refused")
+    number = float(value)
     try:
-        to_canonical(analyte, float(value), unit_text)
+        check_unit(analyte, unit_text)
     except UnitError as exc:
+        label = f"{e.ref} ({coding[0] or 'no system'}|{coding[1]})"
         raise j.fail(path, f"{label}: unit {unit_text!r} refused: {exc}") from None
-    return {"value": float(value), "unit": unit_text}
+    return {"value": number, "unit": unit_text}
 
 
 def _lab(st: State, e: Entry, test: str, coding: tuple[str, str, str | None], when: Any) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
 from revspine.adapters.fhir import _json as j
+from revspine.adapters.fhir._maps import remember
 from revspine.adapters.fhir._state import Entry, State
 from revspine.domain.case import Segment
 
@@ -28,8 +30,7 @@ def condition(st: State, e: Entry) -> None:
     r = e.resource
     verification = j.status_code(r.get("verificationStatus"), f"{e.path}.verificationStatus")
     clinical = j.status_code(r.get("clinicalStatus"), f"{e.path}.clinicalStatus")
-    label = j.concept_text(r.get("code"))
-    targets, keyword = _condition_targets(st, e, label)
+    label, targets, keyword = _condition_meaning(st, e)
     if not targets:
         st.miss_concept(e, r.get("code"), f"{e.path}.code")
         return
@@ -42,8 +43,48 @@ def condition(st: State, e: Entry) -> None:
     refuted = verification == "refuted"
     if keyword:
         st.note(e, f"'{label}' mapped by display text (unverified keyword rule)")
+    for target, status in targets:
+        _apply_condition(st, e, target, status, refuted, clinical, label)
+
+
+_Targets = Sequence[tuple[str, str]]
+"""(target, status) pairs: status is ``note`` or ``smoking`` for those targets, else the
+``targets.csv`` status rule (``current`` when the target has none)."""
+
+
+def _condition_meaning(st: State, e: Entry) -> tuple[str, _Targets, bool]:
+    """(label, targets, keyword) of a Condition's ``code``: its display text, the case targets
+    it maps to (with their status rule) and whether they were found by keyword.
+
+    A concept of a common shape (:func:`~._json.simple_concept`) is worked out once per
+    (coding, text): extracts repeat the same few codes and texts in every record. Any other
+    shape is read afresh."""
+    cc = e.resource.get("code")
+    key = j.simple_concept(cc)
+    if key is None:
+        return _read_condition_code(st, e, cc)
+    memo = st.maps.memo("Condition.code")
+    found: tuple[str, _Targets, bool] | None = memo.get(key)
+    if found is None:
+        found = remember(memo, key, _read_condition_code(st, e, cc))
+    return found
+
+
+def _read_condition_code(st: State, e: Entry, cc: Any) -> tuple[str, _Targets, bool]:
+    """:func:`_condition_meaning` without the memo."""
+    label = j.concept_text(cc)
+    targets, keyword = _condition_targets(st, e, label)
+    statuses = []
     for target in targets:
-        _apply_condition(st, e, target, refuted, clinical, label)
+        if target.startswith("note:"):
+            status = "note"
+        elif target.startswith("smoking="):
+            status = "smoking"
+        else:
+            rule = st.maps.targets.get(target)
+            status = rule.status if rule else "current"
+        statuses.append((target, status))
+    return label, tuple(statuses), keyword
 
 
 def _condition_targets(st: State, e: Entry, label: str) -> tuple[list[str], bool]:
@@ -62,18 +103,22 @@ def _condition_targets(st: State, e: Entry, label: str) -> tuple[list[str], bool
 
 
 def _apply_condition(
-    st: State, e: Entry, target: str, refuted: bool, clinical: str | None, label: str
+    st: State,
+    e: Entry,
+    target: str,
+    status: str,
+    refuted: bool,
+    clinical: str | None,
+    label: str,
 ) -> None:
-    if target.startswith("note:"):
+    if status == "note":
         if not refuted:
             st.note(e, target[5:])
         return
-    if target.startswith("smoking="):
+    if status == "smoking":
         if not refuted:
             st.smoking_cond.append(target.split("=")[1])
         return
-    rule = st.maps.targets.get(target)
-    status = rule.status if rule else "current"
     if refuted:
         st.flags.setdefault(target, []).append(("none" if status == "cancer" else False, e.ref))
     elif status == "cancer":

@@ -56,8 +56,10 @@ class Best:
             self.value, self.when, self.seen = value, when, True
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
+    """One resource of the bundle, its JSON path and its resourceType."""
+
     resource: dict[str, Any]
     path: str
     rtype: str
