@@ -127,7 +127,10 @@ class Maps:
         """The cache ``name`` for values that the importer derives from these maps alone (such
         as what a Condition code means). It lives with the maps, so it never outlives them;
         fill it with :func:`remember`, which keeps it bounded."""
-        return self._memos.setdefault(name, {})
+        found = self._memos.get(name)
+        if found is None:
+            found = self._memos[name] = {}
+        return found
 
     def lookup(self, resource: str, system: str, code: str) -> tuple[CodeRow, ...]:
         """Rows of ``resource`` for (system, code): exact matches, else prefix matches (cached,

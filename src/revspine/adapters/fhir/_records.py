@@ -24,6 +24,12 @@ _CURRENT_MED = frozenset({"active", "on-hold", "intended"})
 _DONE_PROCEDURE = frozenset({"completed", "in-progress", "unknown"})
 _SEVERITY_ORDER = ("mild", "moderate", "severe")
 _BOOL = {"true": True, "false": False}
+# Surgery details read from a revspine extension, else from the procedure's display text.
+_SURGERY_DETAILS = (
+    (j.EXT_INSTRUMENTED, "instrumented", "procedure.instrumented"),
+    (j.EXT_APPROACH, "approach", "procedure.approach"),
+    (j.EXT_INTERBODY, "interbody", "procedure.interbody"),
+)
 
 
 def condition(st: State, e: Entry) -> None:
@@ -174,15 +180,11 @@ def procedure(st: State, e: Entry) -> None:
     if regions:
         surgery["region"] = regions[0].target.split("=")[1]
     ext = _extensions(r, e.path)
-    for url, key in (
-        (j.EXT_INSTRUMENTED, "instrumented"),
-        (j.EXT_APPROACH, "approach"),
-        (j.EXT_INTERBODY, "interbody"),
-    ):
+    for url, key, context in _SURGERY_DETAILS:
         if url in ext:
             surgery[key] = ext[url]
             continue
-        rules = st.maps.match_text(f"procedure.{key}", label)
+        rules = st.maps.match_text(context, label)
         if rules:
             value = rules[0].target.split("=")[1]
             surgery[key] = _BOOL.get(value, value)
@@ -200,13 +202,29 @@ def _levels(st: State, e: Entry, text: str) -> list[str]:
     out: list[str] = []
     for m in _LEVEL_RE.finditer(text):
         try:
-            level = _SEGMENT.validate_python(f"{m.group(1)}-{m.group(2)}")
+            level = _segment(f"{m.group(1)}-{m.group(2)}")
         except ValidationError:
             st.warn(e, f"'{m.group(0)}' is not one motion segment: level not recorded")
             continue
         if level not in out:
             out.append(level)
     return out
+
+
+_SEGMENT_CACHE_SIZE = 1024
+_segments: dict[str, str] = {}
+
+
+def _segment(text: str) -> str:
+    """``text`` as the case model's Segment (raises ValidationError when it is not one motion
+    segment). Valid segments are remembered: the same few levels recur in every extract."""
+    found = _segments.get(text)
+    if found is None:
+        found = _SEGMENT.validate_python(text)
+        if len(_segments) >= _SEGMENT_CACHE_SIZE:
+            _segments.clear()
+        _segments[text] = found
+    return found
 
 
 def allergy(st: State, e: Entry) -> None:

@@ -58,11 +58,12 @@ class Best:
 
 @dataclass(slots=True)
 class Entry:
-    """One resource of the bundle, its JSON path and its resourceType."""
+    """One resource of the bundle, its JSON path, its resourceType and the entry's fullUrl."""
 
     resource: dict[str, Any]
     path: str
     rtype: str
+    full_url: Any = None
 
     @property
     def ref(self) -> str:
@@ -78,7 +79,8 @@ class State:
         self.warnings: list[ImportMessage] = []
         self.notes: list[ImportMessage] = []
         self.unmapped: dict[tuple[str, str | None, str | None], list[Any]] = {}
-        self.index: dict[str, dict[str, Any]] = {}
+        self.entries: list[Entry] = []
+        self._index: dict[str, dict[str, Any]] | None = None
         self.patient_keys: set[str] = set()
         self.patient: dict[str, Any] = {}
         self.case_id: str | None = None
@@ -93,6 +95,21 @@ class State:
         self.surgeries: list[dict[str, Any]] = []
         self.allergies: list[dict[str, Any]] | None = None
         self.opioid: list[bool] = []
+
+    @property
+    def index(self) -> dict[str, dict[str, Any]]:
+        """The bundle's resources by fullUrl and by ``Type/id`` (for references), in bundle
+        order, later entries winning. Built on first use, once :attr:`entries` is complete:
+        only a few resources hold references."""
+        if self._index is None:
+            self._index = {}
+            for e in self.entries:
+                if isinstance(e.full_url, str):
+                    self._index[e.full_url] = e.resource
+                rid = e.resource.get("id")
+                if isinstance(rid, str):
+                    self._index[f"{e.rtype}/{rid}"] = e.resource
+        return self._index
 
     # -- bookkeeping ----------------------------------------------------------------------------
 

@@ -114,28 +114,14 @@ class _Importer(State):
             if not isinstance(resource, dict) or not isinstance(rtype, str) or not rtype:
                 _no_resource(entry, f"$.entry[{i}]")  # raises, unless the entry is a request
                 continue
-            e = Entry(resource, f"$.entry[{i}].resource", rtype)
-            full = entry.get("fullUrl")
-            if isinstance(full, str):
-                self.index[full] = resource
-            if isinstance(resource.get("id"), str):
-                self.index[f"{rtype}/{resource['id']}"] = resource
+            e = Entry(resource, f"$.entry[{i}].resource", rtype, entry.get("fullUrl"))
+            self.entries.append(e)
             if rtype == "Patient":
-                self._patient(e, full)
+                self._patient(e, e.full_url)
             else:
                 entries.append(e)
-        handlers: dict[str, Callable[[State, Entry], None]] = {
-            "Observation": observation,
-            "Condition": condition,
-            "Procedure": procedure,
-            "AllergyIntolerance": allergy,
-            "MedicationStatement": medication,
-            "MedicationRequest": medication,
-            "Medication": _skip,  # read through references
-            "Device": device,
-        }
         for e in entries:
-            handler = handlers.get(e.rtype)
+            handler = _HANDLERS.get(e.rtype)
             if handler is None:
                 self.miss_concept(e, e.resource.get("code"), f"{e.path}.code", None)
             elif self._about_patient(e):
@@ -274,6 +260,22 @@ class _Importer(State):
         )
 
 
+def _skip(st: State, e: Entry) -> None:
+    """Resources read only through references (Medication)."""
+
+
+_HANDLERS: dict[str, Callable[[State, Entry], None]] = {
+    "Observation": observation,
+    "Condition": condition,
+    "Procedure": procedure,
+    "AllergyIntolerance": allergy,
+    "MedicationStatement": medication,
+    "MedicationRequest": medication,
+    "Medication": _skip,  # read through references
+    "Device": device,
+}
+
+
 def _no_resource(entry: Any, path: str) -> None:
     """The bundle entry at ``path`` holds no usable resource: skip a request-only entry (DELETE,
     GET, HEAD), raise the parse error for anything else."""
@@ -286,10 +288,6 @@ def _no_resource(entry: Any, path: str) -> None:
         raise j.fail(f"{path}.resource", "bundle entry has no resource")
     resource = j.obj(resource, f"{path}.resource")
     raise j.fail(f"{path}.resource.resourceType", "resource has no resourceType")
-
-
-def _skip(st: State, e: Entry) -> None:
-    """Resources read only through references (Medication)."""
 
 
 def _resolve_flag(values: list[tuple[Any, str]]) -> Any:
