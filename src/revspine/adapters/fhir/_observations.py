@@ -146,13 +146,26 @@ def _lab(st: State, e: Entry, test: str, coding: tuple[str, str, str | None], wh
     st.labs.append(lab)
 
 
-def _value_rows(st: State, e: Entry) -> tuple[list[CodeRow], str]:
+def _value_rows(st: State, e: Entry) -> tuple[tuple[CodeRow, ...], str]:
+    """The ``value`` rows of ``valueCodeableConcept``'s codings, and its display text
+    (remembered per concept of a common shape, as for ``code``)."""
     cc = e.resource.get("valueCodeableConcept")
-    rows = [
+    key = j.simple_concept(cc)
+    if key is None:
+        return _read_value_rows(st, e, cc)
+    memo = st.maps.memo("Observation.value")
+    found: tuple[tuple[CodeRow, ...], str] | None = memo.get(key)
+    if found is None:
+        found = remember(memo, key, _read_value_rows(st, e, cc))
+    return found
+
+
+def _read_value_rows(st: State, e: Entry, cc: Any) -> tuple[tuple[CodeRow, ...], str]:
+    rows = tuple(
         row
         for system, code, _ in j.codings(cc, f"{e.path}.valueCodeableConcept")
         for row in st.maps.lookup("value", system, code)
-    ]
+    )
     return rows, j.concept_text(cc)
 
 
@@ -200,11 +213,28 @@ def _nrs(st: State, e: Entry, when: date | None) -> None:
     score = _score(st, e, 10)
     if score is None:
         return
-    sites = " | ".join(
-        j.concept_text(e.resource.get(k)) for k in ("bodySite",) if e.resource.get(k)
-    )
-    found = {r.target.split("=")[1] for r in st.maps.match_text("pain_site", sites)}
+    sites, found = _pain_sites(st, e)
     if len(found) > 1:
         st.note(e, f"pain site {sites!r} is ambiguous: recorded as overall pain")
-    site = found.pop() if len(found) == 1 else "overall"
+    site = next(iter(found)) if len(found) == 1 else "overall"
     st.nrs[site].offer(score, when)
+
+
+def _pain_sites(st: State, e: Entry) -> tuple[str, frozenset[str]]:
+    """The text of ``bodySite`` and the pain sites its keywords name (remembered per concept of
+    a common shape)."""
+    body = e.resource.get("bodySite")
+    key = j.simple_concept(body)
+    if key is None:
+        return _read_pain_sites(st, body)
+    memo = st.maps.memo("Observation.bodySite")
+    found: tuple[str, frozenset[str]] | None = memo.get(key)
+    if found is None:
+        found = remember(memo, key, _read_pain_sites(st, body))
+    return found
+
+
+def _read_pain_sites(st: State, body: Any) -> tuple[str, frozenset[str]]:
+    sites = j.concept_text(body) if body else ""
+    rules = st.maps.match_text("pain_site", sites)
+    return sites, frozenset(r.target.split("=")[1] for r in rules)
