@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from revspine.adapters.fhir import _json as j
-from revspine.adapters.fhir._maps import CodeRow, remember
+from revspine.adapters.fhir._maps import CodeRow
 from revspine.adapters.fhir._state import Entry, State
 from revspine.domain.units import ANALYTES, check_unit
 from revspine.errors import UnitError
@@ -52,26 +52,15 @@ def observation(st: State, e: Entry) -> None:
 
 
 def _code_rows(st: State, e: Entry) -> tuple[tuple[CodeRow, ...], j.Coding | None]:
-    """The ``codes.csv`` rows of the first coding of ``code`` that has any, and that coding.
-
-    A concept of a common shape (:func:`~._json.simple_concept`) is looked up once per
-    (coding, text): extracts repeat the same few codes in every record."""
+    """The ``codes.csv`` rows of the first coding of ``code`` that has any, and that coding."""
     cc = e.resource.get("code")
-    key = j.simple_concept(cc)
-    if key is not None:
-        memo = st.maps.memo("Observation.code")
-        found: tuple[tuple[CodeRow, ...], j.Coding | None] | None = memo.get(key)
-        if found is None:
-            coding = key[0]
-            found = remember(memo, key, _first_rows(st, [coding] if coding else []))
-        return found
-    return _first_rows(st, j.codings(cc, f"{e.path}.code"))
+    return st.by_concept("Observation.code", e, cc, _read_code_rows)
 
 
-def _first_rows(st: State, codings: list[j.Coding]) -> tuple[tuple[CodeRow, ...], j.Coding | None]:
+def _read_code_rows(st: State, e: Entry, cc: Any) -> tuple[tuple[CodeRow, ...], j.Coding | None]:
     rows: tuple[CodeRow, ...] = ()
     hit = None
-    for coding in codings:
+    for coding in j.codings(cc, f"{e.path}.code"):
         rows = st.maps.lookup("Observation", coding[0], coding[1])
         if rows:
             hit = coding
@@ -147,17 +136,9 @@ def _lab(st: State, e: Entry, test: str, coding: tuple[str, str, str | None], wh
 
 
 def _value_rows(st: State, e: Entry) -> tuple[tuple[CodeRow, ...], str]:
-    """The ``value`` rows of ``valueCodeableConcept``'s codings, and its display text
-    (remembered per concept of a common shape, as for ``code``)."""
+    """The ``value`` rows of ``valueCodeableConcept``'s codings, and its display text."""
     cc = e.resource.get("valueCodeableConcept")
-    key = j.simple_concept(cc)
-    if key is None:
-        return _read_value_rows(st, e, cc)
-    memo = st.maps.memo("Observation.value")
-    found: tuple[tuple[CodeRow, ...], str] | None = memo.get(key)
-    if found is None:
-        found = remember(memo, key, _read_value_rows(st, e, cc))
-    return found
+    return st.by_concept("Observation.value", e, cc, _read_value_rows)
 
 
 def _read_value_rows(st: State, e: Entry, cc: Any) -> tuple[tuple[CodeRow, ...], str]:
@@ -221,20 +202,12 @@ def _nrs(st: State, e: Entry, when: date | None) -> None:
 
 
 def _pain_sites(st: State, e: Entry) -> tuple[str, frozenset[str]]:
-    """The text of ``bodySite`` and the pain sites its keywords name (remembered per concept of
-    a common shape)."""
+    """The text of ``bodySite`` and the pain sites its keywords name."""
     body = e.resource.get("bodySite")
-    key = j.simple_concept(body)
-    if key is None:
-        return _read_pain_sites(st, body)
-    memo = st.maps.memo("Observation.bodySite")
-    found: tuple[str, frozenset[str]] | None = memo.get(key)
-    if found is None:
-        found = remember(memo, key, _read_pain_sites(st, body))
-    return found
+    return st.by_concept("Observation.bodySite", e, body, _read_pain_sites)
 
 
-def _read_pain_sites(st: State, body: Any) -> tuple[str, frozenset[str]]:
+def _read_pain_sites(st: State, e: Entry, body: Any) -> tuple[str, frozenset[str]]:
     sites = j.concept_text(body) if body else ""
     rules = st.maps.match_text("pain_site", sites)
     return sites, frozenset(r.target.split("=")[1] for r in rules)

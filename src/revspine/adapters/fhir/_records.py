@@ -9,7 +9,6 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from revspine.adapters.fhir import _json as j
-from revspine.adapters.fhir._maps import remember
 from revspine.adapters.fhir._state import Entry, State
 from revspine.domain.case import Segment
 
@@ -60,24 +59,13 @@ _Targets = Sequence[tuple[str, str]]
 
 def _condition_meaning(st: State, e: Entry) -> tuple[str, _Targets, bool]:
     """(label, targets, keyword) of a Condition's ``code``: its display text, the case targets
-    it maps to (with their status rule) and whether they were found by keyword.
-
-    A concept of a common shape (:func:`~._json.simple_concept`) is worked out once per
-    (coding, text): extracts repeat the same few codes and texts in every record. Any other
-    shape is read afresh."""
+    it maps to (with their status rule) and whether they were found by keyword."""
     cc = e.resource.get("code")
-    key = j.simple_concept(cc)
-    if key is None:
-        return _read_condition_code(st, e, cc)
-    memo = st.maps.memo("Condition.code")
-    found: tuple[str, _Targets, bool] | None = memo.get(key)
-    if found is None:
-        found = remember(memo, key, _read_condition_code(st, e, cc))
-    return found
+    return st.by_concept("Condition.code", e, cc, _read_condition_code)
 
 
 def _read_condition_code(st: State, e: Entry, cc: Any) -> tuple[str, _Targets, bool]:
-    """:func:`_condition_meaning` without the memo."""
+    """:func:`_condition_meaning`, worked out."""
     label = j.concept_text(cc)
     targets, keyword = _condition_targets(st, e, label)
     statuses = []

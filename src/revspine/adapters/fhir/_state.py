@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from revspine.adapters.fhir import _json as j
-from revspine.adapters.fhir._maps import Maps, load_maps
+from revspine.adapters.fhir._maps import Maps, load_maps, remember
+
+T = TypeVar("T")
 
 __all__ = ["Best", "Entry", "ImportMessage", "State", "UnmappedItem"]
 
@@ -110,6 +113,23 @@ class State:
                 if isinstance(rid, str):
                     self._index[f"{e.rtype}/{rid}"] = e.resource
         return self._index
+
+    def by_concept(self, memo: str, e: Entry, cc: Any, read: Callable[[State, Entry, Any], T]) -> T:
+        """``read(self, e, cc)``: what a handler derives from the CodeableConcept ``cc`` of
+        ``e`` and the maps alone (``e`` only names the JSON path of an error).
+
+        For a concept of a common shape (:func:`~._json.simple_concept`) the result is
+        remembered in the maps' cache ``memo``, keyed by that shape: extracts repeat the same
+        few codes and texts in every record. Any other concept is read afresh, so its errors
+        are raised as ever."""
+        key = j.simple_concept(cc)
+        if key is None:
+            return read(self, e, cc)
+        cache = self.maps.memo(memo)
+        found: T | None = cache.get(key)
+        if found is None:
+            found = remember(cache, key, read(self, e, cc))
+        return found
 
     # -- bookkeeping ----------------------------------------------------------------------------
 
