@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
 
@@ -67,11 +67,17 @@ class Entry:
     path: str
     rtype: str
     full_url: Any = None
+    _ref: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def ref(self) -> str:
-        rid = self.resource.get("id")
-        return f"{self.rtype}/{rid}" if isinstance(rid, str) else f"{self.rtype} at {self.path}"
+        """``Type/id``, or the resource's place when it has no id (worked out once)."""
+        if self._ref is None:
+            rid = self.resource.get("id")
+            self._ref = (
+                f"{self.rtype}/{rid}" if isinstance(rid, str) else f"{self.rtype} at {self.path}"
+            )
+        return self._ref
 
 
 class State:
