@@ -286,7 +286,7 @@ def _no_resource(entry: Any, path: str) -> None:
         if method in ("DELETE", "GET", "HEAD"):
             return
         raise j.fail(f"{path}.resource", "bundle entry has no resource")
-    resource = j.obj(resource, f"{path}.resource")
+    j.obj(resource, f"{path}.resource")
     raise j.fail(f"{path}.resource.resourceType", "resource has no resourceType")
 
 
