@@ -46,6 +46,7 @@ __all__ = [
     "Analyte",
     "AnalyteSpec",
     "canonical_unit",
+    "check_unit",
     "format_quantity",
     "from_canonical",
     "known_units",
@@ -379,8 +380,30 @@ def _unknown_unit(analyte: str, unit: str) -> UnitError:
     )
 
 
+_CONVERSION_CACHE_SIZE = 1024
+_conversions: dict[tuple[str, str], float | _Affine] = {}
+
+
 def _conversion(analyte: str, unit: str) -> float | _Affine:
-    """Resolve ``unit`` for ``analyte`` to a table entry or a pint-derived factor."""
+    """Resolve ``unit`` for ``analyte`` to a table entry or a pint-derived factor.
+
+    Resolved conversions are remembered per (analyte, unit string): imports and case validation
+    convert the same few units over and over. Failures are not remembered, so every refusal
+    raises afresh with the same message."""
+    if type(analyte) is str and type(unit) is str:
+        key = (analyte, unit)
+        found = _conversions.get(key)
+        if found is None:
+            found = _resolve_conversion(analyte, unit)
+            if len(_conversions) >= _CONVERSION_CACHE_SIZE:
+                _conversions.clear()
+            _conversions[key] = found
+        return found
+    return _resolve_conversion(analyte, unit)
+
+
+def _resolve_conversion(analyte: str, unit: str) -> float | _Affine:
+    """:func:`_conversion` without the memo."""
     spec = _spec(analyte, unit)
     table = _TABLE[analyte]
     if not isinstance(unit, str) or not unit.strip():
@@ -424,6 +447,12 @@ def to_canonical(analyte: str, value: float, unit: str) -> float:
     # Rounding to 12 significant digits removes floating-point noise, so that a value entered in another
     # unit lands on the same side of a threshold as the same value entered canonically.
     return float(f"{result:.12g}")
+
+
+def check_unit(analyte: str, unit: str) -> None:
+    """Raise what :func:`to_canonical` raises for ``unit`` (the same :class:`UnitError`);
+    return quietly when a value in ``unit`` converts. For importers that only check a unit."""
+    _conversion(analyte, unit)
 
 
 def from_canonical(analyte: str, value: float, unit: str) -> float:

@@ -93,12 +93,28 @@ def _kind(value: Any) -> str:
     return "an object"
 
 
+_DATE_CACHE_SIZE = 4096
+_dates: dict[str, tuple[date | None, bool]] = {}
+
+
 def parse_date(value: Any, path: str) -> tuple[date | None, bool]:
     """A FHIR date/dateTime/instant → (its calendar date, partial). Partial dates (``2023``,
-    ``2023-05``) give ``(None, True)``; anything that is not a FHIR date is a parse error."""
+    ``2023-05``) give ``(None, True)``; anything that is not a FHIR date is a parse error.
+
+    Valid strings are remembered (EHR extracts repeat the same dates), so a date is parsed once."""
     raw = text(value, path)
     if raw is None:
         return None, False
+    found = _dates.get(raw)
+    if found is None:
+        found = _parse_date_text(raw, path)
+        if len(_dates) >= _DATE_CACHE_SIZE:
+            _dates.clear()
+        _dates[raw] = found
+    return found
+
+
+def _parse_date_text(raw: str, path: str) -> tuple[date | None, bool]:
     m = _DATE_RE.match(raw)
     if not m:
         raise fail(path, f"{raw!r} is not a FHIR date or dateTime (YYYY-MM-DD[Thh:mm:ss+zz:zz])")
@@ -112,15 +128,25 @@ def parse_date(value: Any, path: str) -> tuple[date | None, bool]:
         raise fail(path, f"{raw!r} is not a valid date: {exc}") from None
 
 
-def codings(cc: Any, path: str) -> list[tuple[str, str, str | None]]:
+def codings(cc: Any, path: str) -> list[Coding]:
     """(system, code, display) of every coding of a CodeableConcept (codings without a code
-    are skipped)."""
-    concept = opt_obj(cc, path)
-    if concept is None:
+    are skipped).
+
+    Same checks as :func:`opt_obj` / :func:`arr` / :func:`obj` on each level, written out so that
+    the JSON path of an element is built only when it is wrong (this runs for every resource)."""
+    if cc is None:
         return []
-    out = []
-    for i, c in enumerate(arr(concept.get("coding"), f"{path}.coding")):
-        coding = obj(c, f"{path}.coding[{i}]")
+    if not isinstance(cc, dict):
+        raise fail(path, f"expected a JSON object, got {_kind(cc)}")
+    items = cc.get("coding")
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise fail(f"{path}.coding", f"expected a JSON array, got {_kind(items)}")
+    out: list[Coding] = []
+    for i, coding in enumerate(items):
+        if not isinstance(coding, dict):
+            raise fail(f"{path}.coding[{i}]", f"expected a JSON object, got {_kind(coding)}")
         code = coding.get("code")
         if code is None:
             continue
@@ -149,8 +175,50 @@ def concept_text(cc: Any) -> str:
     return " | ".join(parts)
 
 
+Coding = tuple[str, str, str | None]
+"""(system, code, display) of one coding, as :func:`codings` gives it."""
+
+
+def simple_concept(cc: Any) -> tuple[Coding | None, str | None] | None:
+    """``(coding, text)`` of a CodeableConcept in one of the common, well-formed shapes — a
+    ``text`` and at most one coding, every element present a string (``coding`` None when there
+    is none) — else None: the caller then takes the general path (:func:`codings`,
+    :func:`concept_text`), which also reports what is malformed.
+
+    For such a concept ``codings(cc, path)`` is ``[coding]`` (or ``[]``) and ``concept_text(cc)``
+    depends only on ``text`` and the coding's display: the pair is a complete, hashable key for
+    what the importer reads from the concept."""
+    if type(cc) is not dict:
+        return None
+    text = cc.get("text")
+    if text is not None and type(text) is not str:
+        return None
+    items = cc.get("coding")
+    if not items:
+        return (None, text) if items is None or type(items) is list else None
+    if type(items) is not list or len(items) != 1:
+        return None
+    coding = items[0]
+    if type(coding) is not dict:
+        return None
+    system, code, display = coding.get("system"), coding.get("code"), coding.get("display")
+    if (
+        type(code) is not str
+        or type(system) is not str
+        or (display is not None and type(display) is not str)
+    ):
+        return None
+    return (system, code, display), text
+
+
 def status_code(cc: Any, path: str) -> str | None:
     """The first code of a status CodeableConcept (``clinicalStatus``, ``verificationStatus``)."""
+    if type(cc) is dict:  # the usual shape, one well-formed coding: nothing else to check
+        items = cc.get("coding")
+        if type(items) is list and len(items) == 1 and type(items[0]) is dict:
+            code = items[0].get("code")
+            if type(code) is str:
+                return code
     found = codings(cc, path)
     return found[0][1] if found else None
 

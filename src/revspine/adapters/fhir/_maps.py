@@ -18,10 +18,11 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
+from typing import Any, TypeVar
 
 from revspine.errors import FieldProblem, KnowledgeSchemaError
 
-__all__ = ["CodeRow", "KeywordRow", "Maps", "TargetRow", "load_maps", "norm_code"]
+__all__ = ["CodeRow", "KeywordRow", "Maps", "TargetRow", "load_maps", "norm_code", "remember"]
 
 VERIFIED = frozenset({"yes", "unverified", "local"})
 _TARGET_RE = re.compile(
@@ -47,6 +48,10 @@ _CONTEXTS = frozenset(
 )
 _STATUS_RULES = frozenset({"current", "history", "cancer"})
 _TEXT_CACHE_SIZE = 4096
+_CODE_CACHE_SIZE = 4096
+_MEMO_SIZE = 4096
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 def norm_code(code: str) -> str:
@@ -113,9 +118,36 @@ class Maps:
     _text_cache: dict[tuple[str, str], tuple[KeywordRow, ...]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    _code_cache: dict[tuple[str, str, str], tuple[CodeRow, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    _memos: dict[str, dict[Any, Any]] = field(default_factory=dict, compare=False, repr=False)
+
+    def memo(self, name: str) -> dict[Any, Any]:
+        """The cache ``name`` for values that the importer derives from these maps alone (such
+        as what a Condition code means). It lives with the maps, so it never outlives them;
+        fill it with :func:`remember`, which keeps it bounded."""
+        found = self._memos.get(name)
+        if found is None:
+            found = self._memos[name] = {}
+        return found
 
     def lookup(self, resource: str, system: str, code: str) -> tuple[CodeRow, ...]:
-        """Rows of ``resource`` for (system, code): exact matches, else prefix matches."""
+        """Rows of ``resource`` for (system, code): exact matches, else prefix matches (cached,
+        since the same codes recur in every record)."""
+        if type(code) is not str:
+            return self._lookup(resource, system, code)
+        key = (resource, system, code)
+        found = self._code_cache.get(key)
+        if found is None:
+            found = self._lookup(resource, system, code)
+            if len(self._code_cache) >= _CODE_CACHE_SIZE:
+                self._code_cache.clear()
+            self._code_cache[key] = found
+        return found
+
+    def _lookup(self, resource: str, system: str, code: str) -> tuple[CodeRow, ...]:
+        """:meth:`lookup` without the cache."""
         key = norm_code(code)
         found = self.exact.get((resource, system, key))
         if found:
@@ -149,6 +181,15 @@ class Maps:
             if row.export == "yes" and fallback is None:
                 fallback = row
         return fallback
+
+
+def remember(cache: dict[K, V], key: K, value: V) -> V:
+    """Store ``value`` under ``key`` in a :meth:`Maps.memo` cache (emptied when full) and
+    return it."""
+    if len(cache) >= _MEMO_SIZE:
+        cache.clear()
+    cache[key] = value
+    return value
 
 
 def _rows(name: str) -> tuple[dict[str, str], Iterator[tuple[int, dict[str, str]]]]:

@@ -9,7 +9,7 @@ from typing import Any
 from revspine.adapters.fhir import _json as j
 from revspine.adapters.fhir._maps import CodeRow
 from revspine.adapters.fhir._state import Entry, State
-from revspine.domain.units import ANALYTES, to_canonical
+from revspine.domain.units import ANALYTES, check_unit
 from revspine.errors import UnitError
 
 __all__ = ["observation"]
@@ -19,14 +19,7 @@ _SKIP_OBS_STATUS = frozenset({"cancelled", "entered-in-error", "registered"})
 
 def observation(st: State, e: Entry) -> None:
     r = e.resource
-    found = j.codings(r.get("code"), f"{e.path}.code")
-    rows: tuple[CodeRow, ...] = ()
-    hit = None
-    for coding in found:
-        rows = st.maps.lookup("Observation", coding[0], coding[1])
-        if rows:
-            hit = coding
-            break
+    rows, hit = _code_rows(st, e)
     if not rows or hit is None:
         st.miss_concept(e, r.get("code"), f"{e.path}.code")
         return
@@ -56,6 +49,23 @@ def observation(st: State, e: Entry) -> None:
         score = _score(st, e, 3 if target.endswith("item9") else 27)
         if score is not None:
             st.phq9[target].offer(score, when)
+
+
+def _code_rows(st: State, e: Entry) -> tuple[tuple[CodeRow, ...], j.Coding | None]:
+    """The ``codes.csv`` rows of the first coding of ``code`` that has any, and that coding."""
+    cc = e.resource.get("code")
+    return st.by_concept("Observation.code", e, cc, _read_code_rows)
+
+
+def _read_code_rows(st: State, e: Entry, cc: Any) -> tuple[tuple[CodeRow, ...], j.Coding | None]:
+    rows: tuple[CodeRow, ...] = ()
+    hit = None
+    for coding in j.codings(cc, f"{e.path}.code"):
+        rows = st.maps.lookup("Observation", coding[0], coding[1])
+        if rows:
+            hit = coding
+            break
+    return rows, hit
 
 
 def _effective(st: State, e: Entry) -> date | None:
@@ -103,14 +113,16 @@ def _quantity(
     unit_text = code if vq.get("system") == j.UCUM and isinstance(code, str) and code else None
     unit_text = unit_text or (unit if isinstance(unit, str) and unit else None)
     unit_text = unit_text or (code if isinstance(code, str) and code else None)
-    label = f"{e.ref} ({coding[0] or 'no system'}|{coding[1]})"
     if unit_text is None:
+        label = f"{e.ref} ({coding[0] or 'no system'}|{coding[1]})"
         raise j.fail(path, f"{label}: {ANALYTES[analyte].name} has no unit; refused")
+    number = float(value)
     try:
-        to_canonical(analyte, float(value), unit_text)
+        check_unit(analyte, unit_text)
     except UnitError as exc:
+        label = f"{e.ref} ({coding[0] or 'no system'}|{coding[1]})"
         raise j.fail(path, f"{label}: unit {unit_text!r} refused: {exc}") from None
-    return {"value": float(value), "unit": unit_text}
+    return {"value": number, "unit": unit_text}
 
 
 def _lab(st: State, e: Entry, test: str, coding: tuple[str, str, str | None], when: Any) -> None:
@@ -123,13 +135,18 @@ def _lab(st: State, e: Entry, test: str, coding: tuple[str, str, str | None], wh
     st.labs.append(lab)
 
 
-def _value_rows(st: State, e: Entry) -> tuple[list[CodeRow], str]:
+def _value_rows(st: State, e: Entry) -> tuple[tuple[CodeRow, ...], str]:
+    """The ``value`` rows of ``valueCodeableConcept``'s codings, and its display text."""
     cc = e.resource.get("valueCodeableConcept")
-    rows = [
+    return st.by_concept("Observation.value", e, cc, _read_value_rows)
+
+
+def _read_value_rows(st: State, e: Entry, cc: Any) -> tuple[tuple[CodeRow, ...], str]:
+    rows = tuple(
         row
         for system, code, _ in j.codings(cc, f"{e.path}.valueCodeableConcept")
         for row in st.maps.lookup("value", system, code)
-    ]
+    )
     return rows, j.concept_text(cc)
 
 
@@ -177,11 +194,20 @@ def _nrs(st: State, e: Entry, when: date | None) -> None:
     score = _score(st, e, 10)
     if score is None:
         return
-    sites = " | ".join(
-        j.concept_text(e.resource.get(k)) for k in ("bodySite",) if e.resource.get(k)
-    )
-    found = {r.target.split("=")[1] for r in st.maps.match_text("pain_site", sites)}
+    sites, found = _pain_sites(st, e)
     if len(found) > 1:
         st.note(e, f"pain site {sites!r} is ambiguous: recorded as overall pain")
-    site = found.pop() if len(found) == 1 else "overall"
+    site = next(iter(found)) if len(found) == 1 else "overall"
     st.nrs[site].offer(score, when)
+
+
+def _pain_sites(st: State, e: Entry) -> tuple[str, frozenset[str]]:
+    """The text of ``bodySite`` and the pain sites its keywords name."""
+    body = e.resource.get("bodySite")
+    return st.by_concept("Observation.bodySite", e, body, _read_pain_sites)
+
+
+def _read_pain_sites(st: State, e: Entry, body: Any) -> tuple[str, frozenset[str]]:
+    sites = j.concept_text(body) if body else ""
+    rules = st.maps.match_text("pain_site", sites)
+    return sites, frozenset(r.target.split("=")[1] for r in rules)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -22,14 +23,19 @@ _CURRENT_MED = frozenset({"active", "on-hold", "intended"})
 _DONE_PROCEDURE = frozenset({"completed", "in-progress", "unknown"})
 _SEVERITY_ORDER = ("mild", "moderate", "severe")
 _BOOL = {"true": True, "false": False}
+# Surgery details read from a revspine extension, else from the procedure's display text.
+_SURGERY_DETAILS = (
+    (j.EXT_INSTRUMENTED, "instrumented", "procedure.instrumented"),
+    (j.EXT_APPROACH, "approach", "procedure.approach"),
+    (j.EXT_INTERBODY, "interbody", "procedure.interbody"),
+)
 
 
 def condition(st: State, e: Entry) -> None:
     r = e.resource
     verification = j.status_code(r.get("verificationStatus"), f"{e.path}.verificationStatus")
     clinical = j.status_code(r.get("clinicalStatus"), f"{e.path}.clinicalStatus")
-    label = j.concept_text(r.get("code"))
-    targets, keyword = _condition_targets(st, e)
+    label, targets, keyword = _condition_meaning(st, e)
     if not targets:
         st.miss_concept(e, r.get("code"), f"{e.path}.code")
         return
@@ -42,18 +48,47 @@ def condition(st: State, e: Entry) -> None:
     refuted = verification == "refuted"
     if keyword:
         st.note(e, f"'{label}' mapped by display text (unverified keyword rule)")
+    for target, status in targets:
+        _apply_condition(st, e, target, status, refuted, clinical, label)
+
+
+_Targets = Sequence[tuple[str, str]]
+"""(target, status) pairs: status is ``note`` or ``smoking`` for those targets, else the
+``targets.csv`` status rule (``current`` when the target has none)."""
+
+
+def _condition_meaning(st: State, e: Entry) -> tuple[str, _Targets, bool]:
+    """(label, targets, keyword) of a Condition's ``code``: its display text, the case targets
+    it maps to (with their status rule) and whether they were found by keyword."""
+    cc = e.resource.get("code")
+    return st.by_concept("Condition.code", e, cc, _read_condition_code)
+
+
+def _read_condition_code(st: State, e: Entry, cc: Any) -> tuple[str, _Targets, bool]:
+    """:func:`_condition_meaning`, worked out."""
+    label = j.concept_text(cc)
+    targets, keyword = _condition_targets(st, e, label)
+    statuses = []
     for target in targets:
-        _apply_condition(st, e, target, refuted, clinical, label)
+        if target.startswith("note:"):
+            status = "note"
+        elif target.startswith("smoking="):
+            status = "smoking"
+        else:
+            rule = st.maps.targets.get(target)
+            status = rule.status if rule else "current"
+        statuses.append((target, status))
+    return label, tuple(statuses), keyword
 
 
-def _condition_targets(st: State, e: Entry) -> tuple[list[str], bool]:
+def _condition_targets(st: State, e: Entry, label: str) -> tuple[list[str], bool]:
+    """Case targets of a Condition's codes, else of its display text ``label`` (keyword=True)."""
     cc = e.resource.get("code")
     targets: list[str] = []
     for system, code, _ in j.codings(cc, f"{e.path}.code"):
         targets += [row.target for row in st.maps.lookup("Condition", system, code)]
     if targets:
         return list(dict.fromkeys(targets)), False
-    label = j.concept_text(cc)
     if not label:
         return [], False
     rules = st.maps.match_text("condition", label)
@@ -62,18 +97,22 @@ def _condition_targets(st: State, e: Entry) -> tuple[list[str], bool]:
 
 
 def _apply_condition(
-    st: State, e: Entry, target: str, refuted: bool, clinical: str | None, label: str
+    st: State,
+    e: Entry,
+    target: str,
+    status: str,
+    refuted: bool,
+    clinical: str | None,
+    label: str,
 ) -> None:
-    if target.startswith("note:"):
+    if status == "note":
         if not refuted:
             st.note(e, target[5:])
         return
-    if target.startswith("smoking="):
+    if status == "smoking":
         if not refuted:
             st.smoking_cond.append(target.split("=")[1])
         return
-    rule = st.maps.targets.get(target)
-    status = rule.status if rule else "current"
     if refuted:
         st.flags.setdefault(target, []).append(("none" if status == "cancer" else False, e.ref))
     elif status == "cancer":
@@ -129,15 +168,11 @@ def procedure(st: State, e: Entry) -> None:
     if regions:
         surgery["region"] = regions[0].target.split("=")[1]
     ext = _extensions(r, e.path)
-    for url, key in (
-        (j.EXT_INSTRUMENTED, "instrumented"),
-        (j.EXT_APPROACH, "approach"),
-        (j.EXT_INTERBODY, "interbody"),
-    ):
+    for url, key, context in _SURGERY_DETAILS:
         if url in ext:
             surgery[key] = ext[url]
             continue
-        rules = st.maps.match_text(f"procedure.{key}", label)
+        rules = st.maps.match_text(context, label)
         if rules:
             value = rules[0].target.split("=")[1]
             surgery[key] = _BOOL.get(value, value)
@@ -155,13 +190,29 @@ def _levels(st: State, e: Entry, text: str) -> list[str]:
     out: list[str] = []
     for m in _LEVEL_RE.finditer(text):
         try:
-            level = _SEGMENT.validate_python(f"{m.group(1)}-{m.group(2)}")
+            level = _segment(f"{m.group(1)}-{m.group(2)}")
         except ValidationError:
             st.warn(e, f"'{m.group(0)}' is not one motion segment: level not recorded")
             continue
         if level not in out:
             out.append(level)
     return out
+
+
+_SEGMENT_CACHE_SIZE = 1024
+_segments: dict[str, str] = {}
+
+
+def _segment(text: str) -> str:
+    """``text`` as the case model's Segment (raises ValidationError when it is not one motion
+    segment). Valid segments are remembered: the same few levels recur in every extract."""
+    found = _segments.get(text)
+    if found is None:
+        found = _SEGMENT.validate_python(text)
+        if len(_segments) >= _SEGMENT_CACHE_SIZE:
+            _segments.clear()
+        _segments[text] = found
+    return found
 
 
 def allergy(st: State, e: Entry) -> None:

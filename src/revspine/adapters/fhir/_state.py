@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from revspine.adapters.fhir import _json as j
-from revspine.adapters.fhir._maps import Maps, load_maps
+from revspine.adapters.fhir._maps import Maps, load_maps, remember
+
+T = TypeVar("T")
 
 __all__ = ["Best", "Entry", "ImportMessage", "State", "UnmappedItem"]
 
@@ -56,16 +59,25 @@ class Best:
             self.value, self.when, self.seen = value, when, True
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
+    """One resource of the bundle, its JSON path, its resourceType and the entry's fullUrl."""
+
     resource: dict[str, Any]
     path: str
     rtype: str
+    full_url: Any = None
+    _ref: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def ref(self) -> str:
-        rid = self.resource.get("id")
-        return f"{self.rtype}/{rid}" if isinstance(rid, str) else f"{self.rtype} at {self.path}"
+        """``Type/id``, or the resource's place when it has no id (worked out once)."""
+        if self._ref is None:
+            rid = self.resource.get("id")
+            self._ref = (
+                f"{self.rtype}/{rid}" if isinstance(rid, str) else f"{self.rtype} at {self.path}"
+            )
+        return self._ref
 
 
 class State:
@@ -76,7 +88,8 @@ class State:
         self.warnings: list[ImportMessage] = []
         self.notes: list[ImportMessage] = []
         self.unmapped: dict[tuple[str, str | None, str | None], list[Any]] = {}
-        self.index: dict[str, dict[str, Any]] = {}
+        self.entries: list[Entry] = []
+        self._index: dict[str, dict[str, Any]] | None = None
         self.patient_keys: set[str] = set()
         self.patient: dict[str, Any] = {}
         self.case_id: str | None = None
@@ -91,6 +104,38 @@ class State:
         self.surgeries: list[dict[str, Any]] = []
         self.allergies: list[dict[str, Any]] | None = None
         self.opioid: list[bool] = []
+
+    @property
+    def index(self) -> dict[str, dict[str, Any]]:
+        """The bundle's resources by fullUrl and by ``Type/id`` (for references), in bundle
+        order, later entries winning. Built on first use, once :attr:`entries` is complete:
+        only a few resources hold references."""
+        if self._index is None:
+            self._index = {}
+            for e in self.entries:
+                if isinstance(e.full_url, str):
+                    self._index[e.full_url] = e.resource
+                rid = e.resource.get("id")
+                if isinstance(rid, str):
+                    self._index[f"{e.rtype}/{rid}"] = e.resource
+        return self._index
+
+    def by_concept(self, memo: str, e: Entry, cc: Any, read: Callable[[State, Entry, Any], T]) -> T:
+        """``read(self, e, cc)``: what a handler derives from the CodeableConcept ``cc`` of
+        ``e`` and the maps alone (``e`` only names the JSON path of an error).
+
+        For a concept of a common shape (:func:`~._json.simple_concept`) the result is
+        remembered in the maps' cache ``memo``, keyed by that shape: extracts repeat the same
+        few codes and texts in every record. Any other concept is read afresh, so its errors
+        are raised as ever."""
+        key = j.simple_concept(cc)
+        if key is None:
+            return read(self, e, cc)
+        cache = self.maps.memo(memo)
+        found: T | None = cache.get(key)
+        if found is None:
+            found = remember(cache, key, read(self, e, cc))
+        return found
 
     # -- bookkeeping ----------------------------------------------------------------------------
 

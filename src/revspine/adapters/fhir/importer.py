@@ -108,41 +108,20 @@ class _Importer(State):
                     "Bundle.type is missing (it is required): read as a collection", "$.type"
                 )
             )
-        for i, raw in enumerate(self.bundle.get("entry") or ()):
-            path = f"$.entry[{i}]"
-            entry = j.obj(raw, path)
-            resource = entry.get("resource")
-            if resource is None:
-                method = (entry.get("request") or {}).get("method")
-                if method in ("DELETE", "GET", "HEAD"):
-                    continue
-                raise j.fail(f"{path}.resource", "bundle entry has no resource")
-            resource = j.obj(resource, f"{path}.resource")
-            rtype = resource.get("resourceType")
-            if not isinstance(rtype, str) or not rtype:
-                raise j.fail(f"{path}.resource.resourceType", "resource has no resourceType")
-            e = Entry(resource, f"{path}.resource", rtype)
-            full = entry.get("fullUrl")
-            if isinstance(full, str):
-                self.index[full] = resource
-            if isinstance(resource.get("id"), str):
-                self.index[f"{rtype}/{resource['id']}"] = resource
+        for i, entry in enumerate(self.bundle.get("entry") or ()):
+            resource = entry.get("resource") if isinstance(entry, dict) else None
+            rtype = resource.get("resourceType") if isinstance(resource, dict) else None
+            if not isinstance(resource, dict) or not isinstance(rtype, str) or not rtype:
+                _no_resource(entry, f"$.entry[{i}]")  # raises, unless the entry is a request
+                continue
+            e = Entry(resource, f"$.entry[{i}].resource", rtype, entry.get("fullUrl"))
+            self.entries.append(e)
             if rtype == "Patient":
-                self._patient(e, full)
+                self._patient(e, e.full_url)
             else:
                 entries.append(e)
-        handlers: dict[str, Callable[[State, Entry], None]] = {
-            "Observation": observation,
-            "Condition": condition,
-            "Procedure": procedure,
-            "AllergyIntolerance": allergy,
-            "MedicationStatement": medication,
-            "MedicationRequest": medication,
-            "Medication": _skip,  # read through references
-            "Device": device,
-        }
         for e in entries:
-            handler = handlers.get(e.rtype)
+            handler = _HANDLERS.get(e.rtype)
             if handler is None:
                 self.miss_concept(e, e.resource.get("code"), f"{e.path}.code", None)
             elif self._about_patient(e):
@@ -153,6 +132,11 @@ class _Importer(State):
         """False (with a warning) when the resource is about another patient."""
         if not self.patient_keys:
             return True
+        subject = e.resource.get("subject")
+        if isinstance(subject, dict):
+            ref = subject.get("reference")
+            if isinstance(ref, str) and ref in self.patient_keys:
+                return True  # the common case: the subject is this bundle's patient
         ref = j.reference(e.resource.get("subject")) or j.reference(e.resource.get("patient"))
         if ref is None or ref in self.patient_keys:
             return True
@@ -227,8 +211,11 @@ class _Importer(State):
             comorbidities["smoking_status"] = min(self.smoking_cond, key=order.index)
         for target, values in self.flags.items():
             section, name = target.split(".", 1)
-            chosen = _resolve_flag(values)
-            if len({v for v, _ in values}) > 1:
+            if len(values) == 1:  # one record: nothing to resolve
+                chosen = values[0][0]
+            else:
+                chosen = _resolve_flag(values)
+            if len(values) > 1 and len({v for v, _ in values}) > 1:
                 refs = ", ".join(ref for _, ref in values)
                 self.warnings.append(
                     ImportMessage(f"conflicting records for {target} ({refs}): {chosen!r} used")
@@ -275,6 +262,32 @@ class _Importer(State):
 
 def _skip(st: State, e: Entry) -> None:
     """Resources read only through references (Medication)."""
+
+
+_HANDLERS: dict[str, Callable[[State, Entry], None]] = {
+    "Observation": observation,
+    "Condition": condition,
+    "Procedure": procedure,
+    "AllergyIntolerance": allergy,
+    "MedicationStatement": medication,
+    "MedicationRequest": medication,
+    "Medication": _skip,  # read through references
+    "Device": device,
+}
+
+
+def _no_resource(entry: Any, path: str) -> None:
+    """The bundle entry at ``path`` holds no usable resource: skip a request-only entry (DELETE,
+    GET, HEAD), raise the parse error for anything else."""
+    entry = j.obj(entry, path)
+    resource = entry.get("resource")
+    if resource is None:
+        method = (entry.get("request") or {}).get("method")
+        if method in ("DELETE", "GET", "HEAD"):
+            return
+        raise j.fail(f"{path}.resource", "bundle entry has no resource")
+    j.obj(resource, f"{path}.resource")
+    raise j.fail(f"{path}.resource.resourceType", "resource has no resourceType")
 
 
 def _resolve_flag(values: list[tuple[Any, str]]) -> Any:
