@@ -169,7 +169,8 @@ def concept_text(cc: Any) -> str:
     if not isinstance(cc, dict):
         return ""
     parts = [cc["text"]] if isinstance(cc.get("text"), str) else []
-    for c in cc.get("coding") or ():
+    items = cc.get("coding")
+    for c in items if isinstance(items, list) else ():  # codings() reports a malformed one
         if isinstance(c, dict) and isinstance(c.get("display"), str) and c["display"] not in parts:
             parts.append(c["display"])
     return " | ".join(parts)

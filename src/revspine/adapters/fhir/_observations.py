@@ -29,7 +29,7 @@ def observation(st: State, e: Entry) -> None:
         if target.startswith("refuse:"):
             st.warn(e, target.split(":", 1)[1])
         return
-    status = r.get("status")
+    status = j.text(r.get("status"), f"{e.path}.status")
     if status in _SKIP_OBS_STATUS:
         st.warn(e, f"status '{status}': not used")
         return

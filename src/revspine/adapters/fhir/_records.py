@@ -142,7 +142,7 @@ def procedure(st: State, e: Entry) -> None:
     if kind is None:
         st.miss_concept(e, cc, f"{e.path}.code")
         return
-    status = r.get("status")
+    status = j.text(r.get("status"), f"{e.path}.status")
     if status is not None and status not in _DONE_PROCEDURE:
         st.warn(e, f"spine surgery '{label}' has status '{status}': not used")
         return
@@ -268,7 +268,7 @@ def medication(st: State, e: Entry) -> None:
     if not classes:
         st.miss_concept(e, cc, f"{e.path}.medication[x]")
         return
-    status = r.get("status")
+    status = j.text(r.get("status"), f"{e.path}.status")
     if e.rtype == "MedicationStatement" and status == "not-taken":
         if "opioid" in classes:
             st.opioid.append(False)

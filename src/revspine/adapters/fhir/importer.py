@@ -84,6 +84,8 @@ def _check_bundle(data: Any) -> None:
             f"expected 'Bundle', got {kind!r}" if kind is not None else "missing resourceType",
         )
     btype = data.get("type")
+    if btype is not None and not isinstance(btype, str):
+        raise j.fail("$.type", f"expected a string, got {j._kind(btype)}")
     if btype is not None and btype not in BUNDLE_TYPES:
         raise j.fail(
             "$.type",
@@ -114,7 +116,12 @@ class _Importer(State):
             if not isinstance(resource, dict) or not isinstance(rtype, str) or not rtype:
                 _no_resource(entry, f"$.entry[{i}]")  # raises, unless the entry is a request
                 continue
-            e = Entry(resource, f"$.entry[{i}].resource", rtype, entry.get("fullUrl"))
+            e = Entry(
+                resource,
+                f"$.entry[{i}].resource",
+                rtype,
+                j.text(entry.get("fullUrl"), f"$.entry[{i}].fullUrl"),
+            )
             self.entries.append(e)
             if rtype == "Patient":
                 self._patient(e, e.full_url)
