@@ -23,6 +23,7 @@ import json
 import os
 import queue
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -233,8 +234,6 @@ def _start_workers_early(workers: int) -> None:
 
 def _warm_up_merge() -> None:
     """While the workers assess, this process is idle: load what the merge needs meanwhile."""
-    import threading
-
     threading.Thread(target=merge_warm_up, name="warm-up-merge", daemon=True).start()
 
 
@@ -256,22 +255,61 @@ def _context() -> Any:
 
 class _Pool:
     """Runs tasks in worker processes (or in this process for one worker) with a bounded number
-    of tasks in flight, reporting progress as workers send it."""
+    of tasks in flight, reporting progress as workers send it.
+
+    The workers start in a background thread; until they are up, in-order tasks (the partition
+    of a Bulk export) run in this process, so that it works while the fork server imports."""
 
     def __init__(self, workers: int, config: WorkerConfig, progress: BatchProgress) -> None:
         self.workers = workers
         self.progress = progress
+        self.config = config
         self.pool: Any = None
         self.updates: Any = None
+        self._starting: threading.Thread | None = None
+        self._start_error: BaseException | None = None
+        self._here = workers == 1  # this process can run tasks (init_worker was called)
         if workers > 1:
             mp = _context()
             self.updates = mp.Queue()
-            self.pool = mp.Pool(workers, initializer=init_worker, initargs=(config, self.updates))
+            self._starting = threading.Thread(
+                target=self._start, args=(mp,), name="start-workers", daemon=True
+            )
+            self._starting.start()
         else:
             init_worker(config)
             set_progress(progress.advance)
 
+    def _start(self, mp: Any) -> None:
+        try:
+            self.pool = mp.Pool(
+                self.workers, initializer=init_worker, initargs=(self.config, self.updates)
+            )
+        except BaseException as exc:  # raised in the main thread by _started
+            self._start_error = exc
+
+    def _started(self, *, wait: bool) -> bool:
+        """Whether the worker pool is up (after waiting for it if ``wait``)."""
+        if self._starting is not None:
+            if wait:
+                self._starting.join()
+            elif self._starting.is_alive():
+                return False
+            self._starting = None
+            if self._start_error is not None:
+                raise self._start_error
+        return True
+
+    def _run_here(self, task: Task) -> TaskResult:
+        if not self._here:
+            init_worker(self.config)
+            self._here = True
+        return run_task(task)
+
     def close(self, *, abort: bool) -> None:
+        if self._starting is not None:
+            self._starting.join()
+            self._starting = None
         if self.pool is not None:
             if abort:
                 self.pool.terminate()
@@ -297,14 +335,22 @@ class _Pool:
         ordered: bool = False,
     ) -> None:
         """Run ``tasks``; ``on_result`` is called in this process (in task order if ``ordered``)."""
-        if self.pool is None:
+        if self.workers == 1:
             for task in tasks:
                 on_result(run_task(task))
             return
+        pending = iter(tasks)
+        if ordered:  # until the workers are up, run the first tasks here
+            while not self._started(wait=False):
+                here = next(pending, None)
+                if here is None:
+                    return
+                on_result(self._run_here(here))
+        else:
+            self._started(wait=True)
         # in order, a slow task holds back the results after it: keep more tasks in flight
         window = self.workers * (4 if ordered else 2)
         done: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        pending = iter(tasks)
         outstanding, exhausted = 0, False
         buffered: dict[int, TaskResult] = {}
         order: list[int] = []
