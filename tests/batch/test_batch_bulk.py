@@ -215,3 +215,16 @@ def test_strict_stops_at_a_record_the_import_refuses(clean_cohort: Cohort, tmp_p
     assert result.exit_code == 2, result.stderr
     assert f"Observation.ndjson:{number}: fhir:" in result.stderr
     assert "furlong" in result.stderr
+
+
+def test_workers_follow_the_working_directory_of_each_run(
+    clean_cohort: Cohort, clean_run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Workers are forked from a fork server that outlives a run and may have started elsewhere
+    # (multiprocessing moves each worker to the directory of the process that starts it).
+    for where in ("first", "second"):
+        (tmp_path / where).mkdir()
+        monkeypatch.chdir(tmp_path / where)
+        Path("input").symlink_to(clean_cohort.path, target_is_directory=True)
+        run = batch(Path("input"), Path("out"), workers=2)
+        assert Run(tmp_path / where / "out", run.summary).files() == clean_run.files()

@@ -109,7 +109,8 @@ def plan_chunks(
 
 
 def partition_chunk(task: ChunkTask, strict: bool) -> ChunkResult:
-    """Route every line of a chunk (phase 1)."""
+    """Route every line of a chunk (phase 1): decode it, find its patient, append it to the
+    patient's shard (the shard of each patient id is computed once per chunk)."""
     with open(task.path, "rb") as fh:
         fh.seek(task.start)
         data = fh.read(task.length)
@@ -118,31 +119,39 @@ def partition_chunk(task: ChunkTask, strict: bool) -> ChunkResult:
     errors: list[RecordError] = []
     patients = lines = 0
     prefix_tail = b"\t%d\t" % task.file_index
+    shards, first_line = task.shards, task.first_line
+    shard_of_key: dict[str, int] = {}
     for offset, raw in enumerate(data.split(b"\n")):
         raw = raw.rstrip(b"\r")
         if not raw.strip():
             continue
         lines += 1
-        line_no = task.first_line + offset
-        origin = Origin(task.file, line_no)
+        line_no = first_line + offset
         try:
             resource = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
+            origin = Origin(task.file, line_no)  # only a refused line needs its origin
             errors.append(RecordError.at(origin, "json", f"not valid JSON: {exc}"))
-        else:
-            try:
-                kind, key = fhir_links.patient_key(resource)
-            except fhir_links.BadRecord as exc:
-                errors.append(RecordError.at(origin, exc.kind, exc.reason, resource=_ref(resource)))
-            else:
-                if kind == "shared":
-                    shared.append(b"%d\t%d\t" % (task.file_index, line_no) + raw + b"\n")
-                else:
-                    patients += resource.get("resourceType") == "Patient"
-                    record = key.encode() + prefix_tail + b"%d\t" % line_no + raw + b"\n"
-                    parts.setdefault(shard_of(key, task.shards), []).append(record)
-        if strict and errors:
-            break
+            if strict:
+                break
+            continue
+        try:
+            kind, key = fhir_links.patient_key(resource)
+        except fhir_links.BadRecord as exc:
+            origin = Origin(task.file, line_no)
+            errors.append(RecordError.at(origin, exc.kind, exc.reason, resource=_ref(resource)))
+            if strict:
+                break
+            continue
+        if kind == "shared":
+            shared.append(b"%d\t%d\t" % (task.file_index, line_no) + raw + b"\n")
+            continue
+        patients += resource.get("resourceType") == "Patient"
+        shard = shard_of_key.get(key)
+        if shard is None:
+            shard = shard_of_key[key] = shard_of(key, shards)
+        record = key.encode() + prefix_tail + b"%d\t" % line_no + raw + b"\n"
+        parts.setdefault(shard, []).append(record)
     return ChunkResult(
         task.index,
         {k: b"".join(v) for k, v in parts.items()},
@@ -182,20 +191,24 @@ def evaluate_shard(
     progress: Callable[[int], None],
 ) -> PartWriter:
     """Assess every patient of a shard (phase 2) and write its part."""
-    groups: dict[str, list[tuple[int, int, bytes]]] = {}
+    groups: dict[bytes, list[tuple[int, int, bytes]]] = {}
     with open(task.path, "rb") as fh:
         for line in fh:
             key, file_index, line_no, raw = line.rstrip(b"\n").split(b"\t", 3)
-            groups.setdefault(key.decode(), []).append((int(file_index), int(line_no), raw))
+            records = groups.get(key)
+            if records is None:
+                records = groups[key] = []
+            records.append((int(file_index), int(line_no), raw))
     writer = PartWriter(parts_dir, task.index)
+    files = task.files
     done = 0
-    for pid in sorted(groups):
-        records = sorted(groups.pop(pid), key=lambda r: (r[0], r[1]))
+    for pid in sorted(key.decode() for key in groups):
+        records = groups.pop(pid.encode())
+        records.sort()  # by file and line (unique: the bytes never decide)
         items: list[Item] = [
-            (Origin(task.files[f], line_no), orjson.loads(raw), None) for f, line_no, raw in records
+            (Origin(files[f], line_no), orjson.loads(raw), None) for f, line_no, raw in records
         ]
-        outcome = evaluate_fhir(pid, items, ctx)
-        writer.add(outcome)
+        writer.add(evaluate_fhir(pid, items, ctx))
         done += 1
         if done % 64 == 0:
             progress(64)

@@ -25,7 +25,7 @@ from revspine.batch._parts import _tmp, part_paths, replace_atomic
 from revspine.batch.records import RecordError, error_sort_key
 from revspine.batch.rows import row_schema
 
-__all__ = ["OUTPUTS", "MergeResult", "merge_parts"]
+__all__ = ["OUTPUTS", "MergeResult", "merge_parts", "warm_up"]
 
 OUTPUTS = ("patients.parquet", "assessments.jsonl", "errors.jsonl")
 ROW_GROUP = 4096
@@ -138,6 +138,17 @@ def merge_parts(
     ):
         replace_atomic(tmp, final)
     return result
+
+
+def warm_up() -> None:
+    """Load what the merge loads on first use: pyarrow's Parquet and IPC modules, and the
+    compute kernels (``take``; pyarrow imports pandas on the first compute call). Called in
+    a background thread while the workers assess, so that the merge does not wait for it."""
+    import pyarrow as pa
+    import pyarrow.ipc
+    import pyarrow.parquet  # noqa: F401
+
+    pa.array([0], pa.int64()).take(pa.array([0], pa.int64()))
 
 
 def _write_group(

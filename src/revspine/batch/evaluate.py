@@ -105,7 +105,7 @@ def evaluate_fhir(
     from revspine.adapters.fhir import bundle_to_case
     from revspine.errors import FhirParseError
 
-    ordered = sorted(items, key=lambda it: (it[1].get("resourceType") != "Patient", it[0]))
+    ordered = sorted(items, key=_item_order)
     if canonical_refs:
         for _, resource, _ in ordered:
             fhir_links.set_patient_reference(resource, patient_id)
@@ -221,6 +221,13 @@ def assessment_line(patient_id: str, assessment_json: str) -> bytes:
         + assessment_json.encode()
         + b"}"
     )
+
+
+def _item_order(item: Item) -> tuple[bool, str, int | None, int | None]:
+    """Patient resources first, then by origin (the fields :class:`Origin` compares, in its
+    order: the same order as comparing the origins, without a Python ``__lt__`` per pair)."""
+    origin, resource, _ = item
+    return resource.get("resourceType") != "Patient", origin.file, origin.line, origin.entry
 
 
 def _entry(resource: dict[str, Any], full_url: str | None) -> dict[str, Any]:

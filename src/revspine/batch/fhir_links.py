@@ -52,6 +52,10 @@ def reference(value: Any) -> str | None:
 
 def typed_key(ref: str, rtype: str) -> str | None:
     """``<rtype>/<id>`` from a relative, absolute or versioned reference to a ``rtype``."""
+    if ref.startswith(rtype) and ref[len(rtype) : len(rtype) + 1] == "/":
+        rid = ref[len(rtype) + 1 :]
+        if _ID_RE.match(rid):  # ``<rtype>/<id>``: an id holds no ``/``, so no ``/_history/``
+            return ref
     ref = ref.split("/_history/", 1)[0]
     marker = f"{rtype}/"
     if ref.startswith(marker):
@@ -106,7 +110,9 @@ def set_patient_reference(resource: dict[str, Any], patient_id: str) -> None:
     for link in _LINKS:
         value = resource.get(link)
         if isinstance(value, dict) and "reference" in value:
-            resource[link] = {**value, "reference": f"Patient/{patient_id}"}
+            reference = f"Patient/{patient_id}"
+            if value["reference"] != reference:  # already canonical: nothing to copy
+                resource[link] = {**value, "reference": reference}
             return
 
 
@@ -155,24 +161,25 @@ def site_and_surgeon(
     """The patient's site (``Patient.managingOrganization``) and surgeon (a performer of the most
     recent Procedure that names one), from reference displays or the names in ``names`` or in
     the resources themselves."""
-    local = {
-        f"{r['resourceType']}/{r['id']}": name
-        for r in resources
-        if r.get("resourceType") in ("Organization", "Practitioner")
-        and isinstance(r.get("id"), str)
-        and (name := resource_name(r))
-    }
+    local: dict[str, str] = {}
+    patient = None
+    procedures = []
+    for r in resources:  # one pass: the patient, the procedures, the local names
+        rtype = r.get("resourceType")
+        if rtype == "Procedure":
+            if r.get("status") != "entered-in-error":
+                procedures.append(r)
+        elif rtype == "Patient":
+            if patient is None:
+                patient = r
+        elif rtype in ("Organization", "Practitioner"):
+            rid = r.get("id")
+            if isinstance(rid, str) and (name := resource_name(r)):
+                local[f"{rtype}/{rid}"] = name
     site = None
-    for r in resources:
-        if r.get("resourceType") == "Patient":
-            site = _named(r.get("managingOrganization"), "Organization", names, local)
-            break
+    if patient is not None:
+        site = _named(patient.get("managingOrganization"), "Organization", names, local)
     surgeon = None
-    procedures = [
-        r
-        for r in resources
-        if r.get("resourceType") == "Procedure" and r.get("status") != "entered-in-error"
-    ]
     for r in sorted(procedures, key=_performed, reverse=True):
         for performer in r.get("performer") or ():
             if isinstance(performer, dict):

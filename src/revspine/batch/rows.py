@@ -88,6 +88,9 @@ def _columns() -> list[tuple[str, str]]:
 
 
 _COLUMNS = _columns()
+_CAUSE_COLUMNS = tuple((f"cause_{i}", f"cause_{i}_likelihood") for i in range(1, TOP_CAUSES + 1))
+_WORKUP_COLUMNS = tuple((t, f"workup_{t}") for t in WORKUP_TESTS)
+_OPTIMISATION_COLUMNS = tuple((c, f"opt_{c}") for c in OPTIMISATION_CODES)
 
 
 def column_kinds() -> list[tuple[str, str]]:
@@ -137,19 +140,19 @@ def assessment_row(
         "disposition": a.disposition.code,
     }
     top = a.differential[:TOP_CAUSES]
-    for i in range(TOP_CAUSES):
+    for i, (cause_col, likelihood_col) in enumerate(_CAUSE_COLUMNS):
         cause = top[i] if i < len(top) else None
-        row[f"cause_{i + 1}"] = cause.cause if cause else None
-        row[f"cause_{i + 1}_likelihood"] = cause.likelihood if cause else None
+        row[cause_col] = cause.cause if cause else None
+        row[likelihood_col] = cause.likelihood if cause else None
     row["red_flags"] = [f.code for f in a.red_flags]
     missing = {w.test for w in a.workup}
-    for test in WORKUP_TESTS:
-        row[f"workup_{test}"] = test in missing
+    for test, column in _WORKUP_COLUMNS:
+        row[column] = test in missing
     row["blocking_workup"] = [w.test for w in a.workup if w.blocks_decision]
     row["optimisation"] = [f"{r.code}:{r.status}" for r in a.optimisation]
     status = {r.code: r.status for r in a.optimisation}
-    for code in OPTIMISATION_CODES:
-        row[f"opt_{code}"] = status.get(code)
+    for code, column in _OPTIMISATION_COLUMNS:
+        row[column] = status.get(code)
     row |= {
         "smoking_status": case.comorbidities.smoking_status,
         "rules_fired": list(a.rules_fired),

@@ -23,6 +23,7 @@ import json
 import os
 import queue
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from typing import Any
 
 from revspine.batch._bulk import ChunkResult, ShardTask, plan_chunks
 from revspine.batch._merge import OUTPUTS, merge_parts
+from revspine.batch._merge import warm_up as merge_warm_up
 from revspine.batch._parts import atomic_write
 from revspine.batch._progress import BatchProgress
 from revspine.batch._tables import BundleTask, RowsTask, iter_table_rows
@@ -220,26 +222,94 @@ class _Work:
         self.save()
 
 
+def _start_workers_early(workers: int) -> None:
+    """Let the fork server import the worker modules while this process prepares the run."""
+    if workers > 1:
+        mp = _context()
+        if mp.get_start_method() == "forkserver":
+            from multiprocessing import forkserver
+
+            forkserver.ensure_running()
+
+
+def _warm_up_merge() -> None:
+    """While the workers assess, this process is idle: load what the merge needs meanwhile."""
+    threading.Thread(target=merge_warm_up, name="warm-up-merge", daemon=True).start()
+
+
+def _context() -> Any:
+    """The multiprocessing context of the worker pool: a fork server where there is one (Linux,
+    macOS), else spawn. Both start workers from a fresh, single-threaded interpreter (never a
+    fork of this process, its threads and its Arrow state); the fork server imports
+    :mod:`revspine.batch._preload` once and forks every worker from there, instead of each
+    worker importing everything again (about half a second of CPU per worker). It outlives the
+    run, so later runs in the same process start their workers at once."""
+    import multiprocessing
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    mp = multiprocessing.get_context("forkserver")
+    mp.set_forkserver_preload(["revspine.batch._preload"])
+    return mp
+
+
 class _Pool:
     """Runs tasks in worker processes (or in this process for one worker) with a bounded number
-    of tasks in flight, reporting progress as workers send it."""
+    of tasks in flight, reporting progress as workers send it.
+
+    The workers start in a background thread; until they are up, in-order tasks (the partition
+    of a Bulk export) run in this process, so that it works while the fork server imports."""
 
     def __init__(self, workers: int, config: WorkerConfig, progress: BatchProgress) -> None:
         self.workers = workers
         self.progress = progress
+        self.config = config
         self.pool: Any = None
         self.updates: Any = None
+        self._starting: threading.Thread | None = None
+        self._start_error: BaseException | None = None
+        self._here = workers == 1  # this process can run tasks (init_worker was called)
         if workers > 1:
-            import multiprocessing
-
-            mp = multiprocessing.get_context("spawn")
+            mp = _context()
             self.updates = mp.Queue()
-            self.pool = mp.Pool(workers, initializer=init_worker, initargs=(config, self.updates))
+            self._starting = threading.Thread(
+                target=self._start, args=(mp,), name="start-workers", daemon=True
+            )
+            self._starting.start()
         else:
             init_worker(config)
             set_progress(progress.advance)
 
+    def _start(self, mp: Any) -> None:
+        try:
+            self.pool = mp.Pool(
+                self.workers, initializer=init_worker, initargs=(self.config, self.updates)
+            )
+        except BaseException as exc:  # raised in the main thread by _started
+            self._start_error = exc
+
+    def _started(self, *, wait: bool) -> bool:
+        """Whether the worker pool is up (after waiting for it if ``wait``)."""
+        if self._starting is not None:
+            if wait:
+                self._starting.join()
+            elif self._starting.is_alive():
+                return False
+            self._starting = None
+            if self._start_error is not None:
+                raise self._start_error
+        return True
+
+    def _run_here(self, task: Task) -> TaskResult:
+        if not self._here:
+            init_worker(self.config)
+            self._here = True
+        return run_task(task)
+
     def close(self, *, abort: bool) -> None:
+        if self._starting is not None:
+            self._starting.join()
+            self._starting = None
         if self.pool is not None:
             if abort:
                 self.pool.terminate()
@@ -265,13 +335,22 @@ class _Pool:
         ordered: bool = False,
     ) -> None:
         """Run ``tasks``; ``on_result`` is called in this process (in task order if ``ordered``)."""
-        if self.pool is None:
+        if self.workers == 1:
             for task in tasks:
                 on_result(run_task(task))
             return
-        window = self.workers * 2
-        done: queue.SimpleQueue[Any] = queue.SimpleQueue()
         pending = iter(tasks)
+        if ordered:  # until the workers are up, run the first tasks here
+            while not self._started(wait=False):
+                here = next(pending, None)
+                if here is None:
+                    return
+                on_result(self._run_here(here))
+        else:
+            self._started(wait=True)
+        # in order, a slow task holds back the results after it: keep more tasks in flight
+        window = self.workers * (4 if ordered else 2)
+        done: queue.SimpleQueue[Any] = queue.SimpleQueue()
         outstanding, exhausted = 0, False
         buffered: dict[int, TaskResult] = {}
         order: list[int] = []
@@ -313,6 +392,8 @@ def run_batch(options: BatchOptions, *, interrupt_after: int | None = None) -> B
     from revspine.knowledge import load_knowledge
 
     started, clock = _now(), time.perf_counter()
+    workers = max(1, options.workers or default_workers())
+    _start_workers_early(workers)
     kind, files = detect_input(options.input, options.input_format)
     source = _Input(kind, options.input, files)
     kb = load_knowledge(override=options.knowledge)
@@ -347,7 +428,6 @@ def run_batch(options: BatchOptions, *, interrupt_after: int | None = None) -> B
         work.state["default_as_of"] = today.isoformat()
         work.save()
     default_as_of = date.fromisoformat(work.state["default_as_of"])
-    workers = max(1, options.workers or default_workers())
     config = WorkerConfig(
         options.as_of,
         default_as_of,
@@ -382,6 +462,8 @@ def run_batch(options: BatchOptions, *, interrupt_after: int | None = None) -> B
                     raise KeyboardInterrupt
 
             pending = (t for t in tasks if t.index not in done)
+            if workers > 1:
+                _warm_up_merge()
             pool.run(pending, record)
             progress.finish()
             timings["assess"] = time.perf_counter() - clock - timings["prepare"]
@@ -492,7 +574,8 @@ def _bulk_tasks(
     names = tuple(name for name, _ in source.files)
     if not work.state["partitioned"]:
         size = source.size
-        shards = max(workers * 4, -(-size // options.shard_bytes))
+        # several shards per worker: smaller tasks, so that the workers finish closer together
+        shards = max(workers * 8 if workers > 1 else 4, -(-size // options.shard_bytes))
         shards = min(shards, 512)
         chunk = max(64 * 1024, min(options.chunk_bytes, size // (workers * 4) + 1))
         if work.shards.exists():

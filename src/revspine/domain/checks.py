@@ -19,7 +19,8 @@ what is wrong, so that the case can be corrected rather than silently misread:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+import types
+import typing
 from datetime import date
 
 from pydantic import BaseModel
@@ -36,32 +37,98 @@ _AGE_TOLERANCE_YEARS = 1
 def check_case(case: Case, as_of: date) -> list[FieldProblem]:
     """Every temporal or cross-field inconsistency in ``case`` as of ``as_of`` (empty if none)."""
     problems: list[FieldProblem] = []
-    birth = case.patient.birth_date
-    for path, value in _leaves(case):
-        if isinstance(value, date):
-            problems.extend(_check_date(path, value, as_of, birth))
-        elif isinstance(value, float) and not math.isfinite(value):
-            problems.append(FieldProblem(path, f"{value} is not a finite number"))
+    _scan(case, "", as_of, case.patient.birth_date, problems)
     problems.extend(_check_age(case, as_of))
     problems.extend(contradictions(case))
     return problems
 
 
-def _leaves(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, object]]:
-    """(path, value) for every scalar in the model tree, paths like ``labs[2].date``."""
-    for name in type(model).model_fields:
-        path = f"{prefix}.{name}" if prefix else name
-        yield from _visit(getattr(model, name), path)
+def _scan(
+    model: BaseModel, prefix: str, as_of: date, birth: date | None, problems: list[FieldProblem]
+) -> None:
+    """Check every date and float in the model tree, depth first in field order (paths like
+    ``labs[2].date``). Only the fields whose type can hold a date, a float or a model are read
+    (:func:`_checked_fields`): a field typed ``str``, ``int``, ``bool`` or a ``Literal`` cannot
+    hold a value these checks look at. A path is only spelled out for a problem or a subtree."""
+    values = model.__dict__  # where pydantic keeps field values
+    for name in _checked_fields(type(model)):
+        try:
+            value = values[name]
+        except KeyError:
+            value = getattr(model, name)
+        if value is None:
+            continue
+        if isinstance(value, date):
+            if value > as_of or (birth is not None and value < birth):
+                path = f"{prefix}.{name}" if prefix else name
+                problems.extend(_check_date(path, value, as_of, birth))
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                path = f"{prefix}.{name}" if prefix else name
+                problems.append(FieldProblem(path, f"{value} is not a finite number"))
+        elif isinstance(value, _SEQUENCES):
+            if value:
+                _scan_value(value, f"{prefix}.{name}" if prefix else name, as_of, birth, problems)
+        elif type(value) in _CHECKED_FIELDS or isinstance(value, BaseModel):
+            _scan(value, f"{prefix}.{name}" if prefix else name, as_of, birth, problems)
 
 
-def _visit(value: object, path: str) -> Iterator[tuple[str, object]]:
-    if isinstance(value, BaseModel):
-        yield from _leaves(value, path)
-    elif isinstance(value, list | tuple):
+def _scan_value(
+    value: object, path: str, as_of: date, birth: date | None, problems: list[FieldProblem]
+) -> None:
+    """Check one value (a scalar, a model or a list of them) found at ``path``."""
+    if isinstance(value, date):
+        if value > as_of or (birth is not None and value < birth):
+            problems.extend(_check_date(path, value, as_of, birth))
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            problems.append(FieldProblem(path, f"{value} is not a finite number"))
+    elif isinstance(value, _SEQUENCES):
         for i, item in enumerate(value):
-            yield from _visit(item, f"{path}[{i}]")
-    else:
-        yield path, value
+            if type(item) in _CHECKED_FIELDS or isinstance(item, BaseModel):
+                _scan(item, f"{path}[{i}]", as_of, birth, problems)
+            elif item is not None:
+                _scan_value(item, f"{path}[{i}]", as_of, birth, problems)
+    elif isinstance(value, BaseModel):
+        _scan(value, path, as_of, birth, problems)
+
+
+_SEQUENCES = (list, tuple)
+_INERT = (str, int, bool, type(None))
+"""Types whose values no check looks at (``bool`` is an ``int``; neither is a float)."""
+_CHECKED_FIELDS: dict[type[BaseModel], tuple[str, ...]] = {}
+
+
+def _checked_fields(cls: type[BaseModel]) -> tuple[str, ...]:
+    """The fields of ``cls``, in order, whose type can hold a date, a float or a model with such
+    fields (computed once per model class from the annotations)."""
+    fields = _CHECKED_FIELDS.get(cls)
+    if fields is None:
+        _CHECKED_FIELDS[cls] = tuple(cls.model_fields)  # a model that contains itself: all
+        fields = tuple(
+            name for name, info in cls.model_fields.items() if _may_hold_checked(info.annotation)
+        )
+        _CHECKED_FIELDS[cls] = fields
+    return fields
+
+
+def _may_hold_checked(annotation: object) -> bool:
+    """False only when every value ``annotation`` admits is provably inert (a str, an int, a
+    bool, None, a ``Literal`` of those, or a list/tuple/union of such); anything else (a date,
+    a float, a model, an unknown type) is checked."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _may_hold_checked(typing.get_args(annotation)[0])
+    if origin is typing.Literal:
+        return not all(isinstance(arg, _INERT) for arg in typing.get_args(annotation))
+    if origin in (typing.Union, types.UnionType, list, tuple):
+        return any(_may_hold_checked(arg) for arg in typing.get_args(annotation) if arg is not ...)
+    if isinstance(annotation, type):
+        if issubclass(annotation, BaseModel):
+            return bool(_checked_fields(annotation))
+        if origin is None and annotation in _INERT:
+            return False
+    return True
 
 
 def _check_date(path: str, value: date, as_of: date, birth: date | None) -> list[FieldProblem]:
