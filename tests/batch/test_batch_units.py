@@ -103,6 +103,23 @@ def test_refused_record_is_dropped_and_the_patient_still_assessed() -> None:
     assert error.reason.startswith("$.valueQuantity")
 
 
+def test_an_unexpected_import_failure_costs_one_patient_not_the_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import revspine.adapters.fhir as fhir
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise TypeError("'int' object is not iterable")
+
+    monkeypatch.setattr(fhir, "bundle_to_case", broken)
+    items = [(Origin("Patient.ndjson", 2), _patient(), None)]
+    outcome = evaluate_fhir("p1", items, _ctx())
+    assert outcome.row is None and outcome.assessment_json is None
+    [error] = outcome.errors
+    assert (error.file, error.line, error.kind) == ("Patient.ndjson", 2, "internal")
+    assert "TypeError" in error.reason and "revspine bug" in error.reason
+
+
 def test_inconsistent_case_names_the_patient_record() -> None:
     future = _crp(3, "mg/L") | {"effectiveDateTime": "2027-01-01"}
     items = [

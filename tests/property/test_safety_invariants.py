@@ -103,7 +103,7 @@ def test_perturbed_candidates_reach_every_disposition(disposition: str) -> None:
     find(
         perturbed_candidates().map(lambda p: p.case),
         lambda case: run(case).disposition.code == disposition,
-        settings=settings(max_examples=2000, database=None, phases=[Phase.generate]),
+        settings=settings(max_examples=2000, deadline=None, database=None, phases=[Phase.generate]),
     )
 
 

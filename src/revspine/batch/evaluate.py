@@ -136,6 +136,10 @@ def evaluate_fhir(
             errors.append(
                 RecordError.at(origin, "fhir", f"{where}: {exc.reason}", patient_id, _ref(resource))
             )
+        except Exception as exc:  # an importer bug must cost one patient, not the whole run
+            reason = f"the FHIR import failed ({type(exc).__name__}: {exc}): a revspine bug"
+            errors.append(RecordError.at(anchor, "internal", reason, patient_id))
+            return Outcome(patient_id, None, None, errors)
     site, surgeon = fhir_links.site_and_surgeon([r for _, r, _ in ordered], ctx.shared.names)
     case = result.case
     if site or surgeon:

@@ -13,7 +13,8 @@ ErrorKind = str
 """``json`` (not valid JSON), ``resource`` (not a usable FHIR resource: no resourceType, a
 Patient without id), ``reference`` (no or unusable patient reference), ``fhir`` (the FHIR import
 refused the record: unknown unit, bad date, …), ``case`` (the patient's case is invalid or
-inconsistent; no row is written), ``engine`` (a rule failed: a revspine bug; no row)."""
+inconsistent; no row is written), ``engine`` (a rule failed: a revspine bug; no row), ``internal`` (the FHIR import failed
+unexpectedly: a revspine bug; no row)."""
 
 
 @dataclass(frozen=True, order=True)
