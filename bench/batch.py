@@ -220,7 +220,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"| {n / job:,.0f} (without session start) | - | - | - |"
             )
     print(
-        f"## Batch benchmark\n\n- Machine: {os.cpu_count()} CPUs, {platform.machine()}, "
+        f"- Machine: {os.cpu_count()} CPUs, {platform.machine()}, "
         f"Python {platform.python_version()}; `nproc` workers = {args.workers}\n"
         "- Input: `revspine synth --seed 1` (FHIR Bulk NDJSON, ~28 resources/patient, no bad "
         "records); `revspine batch --as-of 2026-11-01`\n"
