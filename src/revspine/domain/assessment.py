@@ -7,6 +7,7 @@ order (FDA CDS guidance criterion 4).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any, Literal, TypeVar
 
@@ -107,6 +108,23 @@ def trusted(cls: type[_M], values: dict[str, Any], fields_set: set[str] | None =
     _set_extra(obj, None)
     _set_private(obj, None)
     return obj
+
+
+def trusted_maker(cls: type[_M]) -> Callable[[dict[str, Any]], _M]:
+    """``trusted`` specialised to ``cls`` with every field set: for the items built most often."""
+    fields_set = _ALL_SET.get(cls)
+    if fields_set is None:
+        fields_set = _ALL_SET[cls] = set(cls.model_fields)
+
+    def make(values: dict[str, Any]) -> _M:
+        obj = _new(cls)
+        _setattr(obj, "__dict__", values)
+        _set_fields_set(obj, fields_set)
+        _set_extra(obj, None)
+        _set_private(obj, None)
+        return obj
+
+    return make
 
 
 class Fact(_Out):

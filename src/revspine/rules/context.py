@@ -18,13 +18,20 @@ from revspine.domain.assessment import (
     Recommendation,
     RedFlag,
     Warning,
-    trusted,
+    trusted_maker,
 )
 from revspine.domain.case import Case, ImagingStudy, LabResult, Surgery, vertebra_index
 from revspine.domain.units import to_canonical
 from revspine.knowledge import Knowledge
 
 DAYS_PER_MONTH = 365.25 / 12
+
+_fact = trusted_maker(Fact)
+_warning = trusted_maker(Warning)
+_missing_data = trusted_maker(MissingData)
+_red_flag = trusted_maker(RedFlag)
+_recommendation = trusted_maker(Recommendation)
+_new_finding = trusted_maker(Finding)
 
 #: Red-flag symptoms that a recorded negative red-flag screen covers.
 SCREENED_RED_FLAGS = frozenset(
@@ -48,9 +55,15 @@ INFECTION_FINDINGS = frozenset({"discitis_osteomyelitis", "epidural_abscess"})
 CROSS_SECTIONAL = frozenset({"mri", "mri_with_contrast", "ct_myelogram"})
 MRI = frozenset({"mri", "mri_with_contrast"})
 
-#: Case paths read by :meth:`Ctx.get`, split once.
-_PATHS: dict[str, tuple[str, ...]] = {}
-_UNREAD = object()
+#: Case paths read by :meth:`Ctx.get`, split once: (first part, the other parts, whether the
+#: path is a screened red-flag symptom).
+_PATHS: dict[str, tuple[str, tuple[str, ...], bool]] = {}
+
+
+def _split(path: str) -> tuple[str, tuple[str, ...], bool]:
+    head, *rest = path.split(".")
+    return head, tuple(rest), path in SCREENED_RED_FLAGS
+
 
 _LAB_PLAUSIBILITY = {
     "crp": "plausibility.crp_mg_l",
@@ -84,8 +97,7 @@ class LabValue:
     def fact(self) -> Fact:
         """The fact as shown in explanations."""
         when = self.date.isoformat() if self.date else "undated"
-        return trusted(
-            Fact,
+        return _fact(
             {
                 "field": self.field,
                 "value": f"{self.raw.test} {self.raw.value} {self.raw.unit} ({when})",
@@ -107,7 +119,7 @@ class FindingHit:
     def fact(self) -> Fact:
         """The fact as shown in explanations."""
         lv = ",".join(self.levels) or "level unspecified"
-        return trusted(Fact, {"field": self.path, "value": f"{self.code} {lv} on {self.modality}"})
+        return _fact({"field": self.path, "value": f"{self.code} {lv} on {self.modality}"})
 
 
 @dataclass
@@ -356,38 +368,33 @@ class Ctx:
     def fact(self, path: str) -> Fact:
         """A case field as a Fact, its value as :meth:`get` reads it."""
         got = self._got
-        return trusted(Fact, {"field": path, "value": got[path] if path in got else self.get(path)})
+        return _fact({"field": path, "value": got[path] if path in got else self.get(path)})
 
     def get(self, path: str) -> Any:
         """A case field's value (None when unknown). A red-flag symptom left unrecorded reads as
         absent only when the case records a negative red-flag screen."""
-        value = self._got.get(path, _UNREAD)
-        if value is _UNREAD:
-            value = self._got[path] = self._read(path)
-        return value
-
-    def _read(self, path: str) -> Any:
-        parts = _PATHS.get(path)
-        if parts is None:
-            parts = _PATHS[path] = tuple(path.split("."))
-        obj: Any = self.case
-        for part in parts:
-            obj = getattr(obj, part, None)
+        got = self._got
+        if path in got:
+            return got[path]
+        spec = _PATHS.get(path)
+        if spec is None:
+            spec = _PATHS[path] = _split(path)
+        head, rest, screened = spec
+        obj: Any = getattr(self.case, head, None)
+        for part in rest:
             if obj is None:  # an unrecorded part (e.g. no exam): unknown
                 break
-        if (
-            obj is None
-            and path in SCREENED_RED_FLAGS
-            and self.case.symptoms.red_flag_screen_negative
-        ):
-            return False
+            obj = getattr(obj, part, None)
+        if obj is None and screened and self.case.symptoms.red_flag_screen_negative:
+            obj = False
+        got[path] = obj
         return obj
 
     def true(self, *paths: str) -> list[Fact]:
         """Facts among ``paths`` that are recorded as True."""
         got, get = self._got, self.get
         return [
-            trusted(Fact, {"field": p, "value": True})
+            _fact({"field": p, "value": True})
             for p in paths
             if (got[p] if p in got else get(p)) is True
         ]
@@ -467,8 +474,7 @@ class Ctx:
     def warn(self, code: str, message: str, path: str | None = None) -> None:
         """Add a warning about the input."""
         self.out.warnings.append(
-            trusted(
-                Warning,
+            _warning(
                 {"code": code, "message": message, "field": path, "rule_id": self.rule_id or None},
             )
         )
@@ -477,13 +483,14 @@ class Ctx:
         """Record that an unknown field mattered."""
         key = (path, self.rule_id)
         if key not in self.out.missing:
-            self.out.missing[key] = trusted(
-                MissingData, {"field": path, "why": why, "rule_id": self.rule_id}
+            self.out.missing[key] = _missing_data(
+                {"field": path, "why": why, "rule_id": self.rule_id}
             )
 
     def unknown(self, *paths: str, why: str) -> list[str]:
         """Record every path among ``paths`` that is unknown; return them."""
-        gaps = [p for p in paths if self.get(p) is None]
+        got, get = self._got, self.get
+        gaps = [p for p in paths if (got[p] if p in got else get(p)) is None]
         for p in gaps:
             self.missing(p, why)
         return gaps
@@ -494,8 +501,7 @@ class Ctx:
         """Emit a red flag."""
         self.fire()
         self.out.red_flags.append(
-            trusted(
-                RedFlag,
+            _red_flag(
                 {
                     "code": code,
                     "rationale": rationale,
@@ -590,8 +596,7 @@ class Ctx:
         """Append a recommendation to one of the plan lists."""
         self.fire()
         target.append(
-            trusted(
-                Recommendation,
+            _recommendation(
                 {
                     "code": code,
                     "text": text,
@@ -610,15 +615,15 @@ _GATE_RANK = {"diagnosis": 3, "revision": 2, "prep": 1, "routine": 0}
 
 
 def _finding(text: str, strength: str, rule_id: str, facts: list[Fact]) -> Finding:
-    return trusted(
-        Finding, {"text": text, "strength": strength, "rule_id": rule_id, "facts": list(facts)}
+    return _new_finding(
+        {"text": text, "strength": strength, "rule_id": rule_id, "facts": list(facts)}
     )
 
 
 def make_fact(path: str, value: Any) -> Fact:
     """``Fact(field=path, value=value)`` (``None``: unknown), built without re-validation like
     every fact the context emits."""
-    return trusted(Fact, {"field": path, "value": value})
+    return _fact({"field": path, "value": value})
 
 
 def adjacent_to(segment: str, fused: set[str]) -> bool:
