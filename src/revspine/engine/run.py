@@ -13,9 +13,11 @@ from revspine.domain.assessment import (
     CauseAssessment,
     Derived,
     DispositionResult,
+    Finding,
     KnowledgeInfo,
     WorkupItem,
     trusted,
+    trusted_maker,
 )
 from revspine.domain.case import Case
 from revspine.domain.checks import contradictions
@@ -33,6 +35,9 @@ _ASSESSMENT_GIVEN = frozenset(Assessment.model_fields) - {
     "intended_use",
     "sensitivity",
 }
+_cause_assessment = trusted_maker(CauseAssessment)
+_workup_item = trusted_maker(WorkupItem)
+_derived = trusted_maker(Derived)
 _RULES: list[Rule] = []
 #: _RULES as (id, function) pairs, split before the first rule after the RF and DX steps (where
 #: the differential is finalised); recomputed when _RULES is replaced or grows.
@@ -49,10 +54,23 @@ def _plan() -> list[list[tuple[str, RuleFn]]]:
     return plan
 
 
+def _strengths(findings: list[Finding]) -> tuple[int, int, int]:
+    """How many of ``findings`` are confirmatory, supporting and weak."""
+    conf = sup = weak = 0
+    for f in findings:
+        strength = f.strength
+        if strength == "confirmatory":
+            conf += 1
+        elif strength == "supporting":
+            sup += 1
+        elif strength == "weak":
+            weak += 1
+    return conf, sup, weak
+
+
 def _likelihood(cb: CauseBuilder) -> str:
-    conf_for = sum(f.strength == "confirmatory" for f in cb.for_)
-    sup_for = sum(f.strength == "supporting" for f in cb.for_)
-    conf_against = sum(f.strength == "confirmatory" for f in cb.against)
+    conf_for, sup_for, _ = _strengths(cb.for_)
+    conf_against = _strengths(cb.against)[0]
     if conf_for and not conf_against:
         return "high"
     if conf_against and not conf_for:
@@ -64,14 +82,9 @@ def _likelihood(cb: CauseBuilder) -> str:
 
 def _rank_key(cb: CauseBuilder) -> tuple[int, int, int, int, str]:
     tier = _TIER[cb.likelihood]
-    conf = sum(f.strength == "confirmatory" for f in cb.for_) - sum(
-        f.strength == "confirmatory" for f in cb.against
-    )
-    sup = sum(f.strength == "supporting" for f in cb.for_) - sum(
-        f.strength == "supporting" for f in cb.against
-    )
-    weak = sum(f.strength == "weak" for f in cb.for_)
-    return (-tier, -conf, -sup, -weak, cb.cause)
+    conf_for, sup_for, weak = _strengths(cb.for_)
+    conf_against, sup_against, _ = _strengths(cb.against)
+    return (-tier, -(conf_for - conf_against), -(sup_for - sup_against), -weak, cb.cause)
 
 
 def _finalise_differential(ctx: Ctx) -> None:
@@ -124,8 +137,7 @@ def _build(ctx: Ctx) -> Assessment:
     out, kb = ctx.out, ctx.kb
     ranked = sorted(out.causes.values(), key=_rank_key)
     differential = [
-        trusted(
-            CauseAssessment,
+        _cause_assessment(
             {
                 "cause": cb.cause,
                 "likelihood": cb.likelihood,
@@ -149,8 +161,7 @@ def _build(ctx: Ctx) -> Assessment:
         if gate in ("revision", "prep") and out.disposition in ("urgent", "non_surgical"):
             continue  # only needed before a revision that is not on the table
         workup.append(
-            trusted(
-                WorkupItem,
+            _workup_item(
                 {
                     "test": item.test,
                     "priority": item.priority,
@@ -181,23 +192,27 @@ def _build(ctx: Ctx) -> Assessment:
                 phq9 = phq9_score(prom.phq9_answers).total
                 break
     ors = kb.value("prior_operations.odds_ratio_not_acceptable")
-    derived = Derived(
-        age=ctx.age,
-        bmi=ctx.bmi,
-        prior_surgeries=ctx.surgery_count,
-        last_surgery_date=ctx.last_surgery_date,
-        days_since_last_surgery=ctx.days_since,
-        time_window=ctx.window,
-        fusion_in_history=ctx.fusion,
-        odi_percent=None if odi_pct is None else round(odi_pct, 1),
-        odi_acceptable_state=None
-        if odi_pct is None
-        else odi_pct <= kb.num("proms.odi_acceptable_max"),
-        phq9_total=phq9,
-        caprini_score=out.caprini,
-        prior_ops_odds_ratio=float(ors[min(ctx.surgery_count, len(ors)) - 1])
-        if ctx.surgery_count
-        else None,
+    # Every value already of its declared type (validation would change nothing): ints, floats
+    # (bmi and the ODI percentage are rounded floats), a date, a bool and a window code.
+    derived = _derived(
+        {
+            "age": ctx.age,
+            "bmi": ctx.bmi,
+            "prior_surgeries": ctx.surgery_count,
+            "last_surgery_date": ctx.last_surgery_date,
+            "days_since_last_surgery": ctx.days_since,
+            "time_window": ctx.window,
+            "fusion_in_history": ctx.fusion,
+            "odi_percent": None if odi_pct is None else round(odi_pct, 1),
+            "odi_acceptable_state": None
+            if odi_pct is None
+            else odi_pct <= kb.num("proms.odi_acceptable_max"),
+            "phq9_total": phq9,
+            "caprini_score": out.caprini,
+            "prior_ops_odds_ratio": float(ors[min(ctx.surgery_count, len(ors)) - 1])
+            if ctx.surgery_count
+            else None,
+        }
     )
     assert out.disposition is not None
     values: dict[str, Any] = {

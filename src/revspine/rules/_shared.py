@@ -41,12 +41,16 @@ def infection_markers(ctx: Ctx) -> dict[str, Marker]:
     return out
 
 
-def raised_uncurrent_markers(ctx: Ctx) -> list[tuple[LabValue, bool]]:
+def raised_uncurrent_markers(
+    ctx: Ctx, current: dict[str, Marker] | None = None
+) -> list[tuple[LabValue, bool]]:
     """Raised CRP/ESR results that cannot rule infection out because they are undated or stale,
     but still raise suspicion: (result, possibly current). Conservative: an abnormal result is never
-    ignored just because its date is missing or old."""
+    ignored just because its date is missing or old. ``current``: :func:`infection_markers`, when
+    the caller already has it."""
     out: list[tuple[LabValue, bool]] = []
-    current = infection_markers(ctx)
+    if current is None:
+        current = infection_markers(ctx)
     for test, upper_key in (
         ("crp", "infection.crp_upper_mg_l"),
         ("esr", "infection.esr_upper_mm_h"),

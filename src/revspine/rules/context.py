@@ -173,6 +173,32 @@ class Result:
     caprini: int | None = None
 
 
+class _CaseReads(dict[str, Any]):
+    """Case fields read so far, by path (a memo: rules never change the case); a path not read
+    yet is read from the case (see :meth:`Ctx.get`)."""
+
+    __slots__ = ("case",)
+
+    def __init__(self, case: Case) -> None:
+        super().__init__()
+        self.case = case
+
+    def __missing__(self, path: str) -> Any:
+        spec = _PATHS.get(path)
+        if spec is None:
+            spec = _PATHS[path] = _split(path)
+        head, rest, screened = spec
+        obj: Any = getattr(self.case, head, None)
+        for part in rest:
+            if obj is None:  # an unrecorded part (e.g. no exam): unknown
+                break
+            obj = getattr(obj, part, None)
+        if obj is None and screened and self.case.symptoms.red_flag_screen_negative:
+            obj = False
+        self[path] = obj
+        return obj
+
+
 class Ctx:
     """The case, the knowledge and ``as_of``, with derived facts and the result being built."""
 
@@ -182,7 +208,7 @@ class Ctx:
         self.as_of = as_of
         self.out = Result()
         self.rule_id = ""
-        self._got: dict[str, Any] = {}  # get() memo: rules never change the case
+        self._got = _CaseReads(case)  # get() memo: rules never change the case
         self._derive()
 
     # -- derivation -------------------------------------------------------------------------
@@ -200,26 +226,32 @@ class Ctx:
         if self.weight_kg is not None and self.height_cm is not None:
             self.bmi = round(self.weight_kg / (self.height_cm / 100) ** 2, 1)
 
-        for i, s in enumerate(case.surgeries):
-            if s.date is not None and s.date > self.as_of:
+        surgeries = case.surgeries
+        as_of = self.as_of
+        dated: list[Surgery] = []
+        undated: list[int] = []
+        for i, s in enumerate(surgeries):
+            if s.date is None:
+                undated.append(i)
+            elif s.date > as_of:
                 self.warn(
                     "future_date",
                     "Surgery dated after the assessment date; not used.",
                     f"surgeries[{i}].date",
                 )
-        dated = [s for s in case.surgeries if s.date is not None and s.date <= self.as_of]
-        self.surgery_count = len(case.surgeries)
+            else:
+                dated.append(s)
+        self.surgery_count = len(surgeries)
         self.last_surgery: Surgery | None = (
             max(dated, key=lambda s: s.date or date.min) if dated else None
         )
-        for i, s in enumerate(case.surgeries):
-            if s.date is None:
-                self.warn(
-                    "undated_surgery",
-                    "A prior surgery has no date: time since surgery, and whether studies and results are post-operative, may be wrong.",
-                    f"surgeries[{i}].date",
-                )
-        self.undated_surgery = any(s.date is None for s in case.surgeries)
+        for i in undated:
+            self.warn(
+                "undated_surgery",
+                "A prior surgery has no date: time since surgery, and whether studies and results are post-operative, may be wrong.",
+                f"surgeries[{i}].date",
+            )
+        self.undated_surgery = bool(undated)
         self.last_surgery_date = self.last_surgery.date if self.last_surgery else None
         self.days_since: int | None = (
             (self.as_of - self.last_surgery_date).days if self.last_surgery_date else None
@@ -235,28 +267,40 @@ class Ctx:
                 self.window = "W2"
             else:
                 self.window = "W3"
-        fusions = [s for s in case.surgeries if s.type == "fusion"]
-        self.fusion = bool(fusions)
-        fdated = [s for s in fusions if s.date is not None]
-        self.last_fusion_date = max((s.date for s in fdated if s.date), default=None)
+        # One pass over the surgeries for what the history implies.
+        fusion = decompression = discectomy = any_instrumented = False
+        all_uninstrumented = True
+        last_fusion_date: date | None = None
+        fused: set[str] = set()
+        operated: set[str] = set()
+        for s in surgeries:
+            kind = s.type
+            if kind == "fusion":
+                fusion = True
+                fused.update(s.levels)
+                if s.date is not None and (last_fusion_date is None or s.date > last_fusion_date):
+                    last_fusion_date = s.date
+            elif kind == "discectomy":
+                decompression = discectomy = True
+            elif kind == "laminectomy":
+                decompression = True
+            operated.update(s.levels)
+            if s.instrumented:
+                any_instrumented = True
+            if s.instrumented is not False:
+                all_uninstrumented = False
+        self.fusion = fusion
+        self.last_fusion_date = last_fusion_date
         self.months_since_fusion: float | None = (
-            (self.as_of - self.last_fusion_date).days / DAYS_PER_MONTH
-            if self.last_fusion_date
-            else None
+            (as_of - last_fusion_date).days / DAYS_PER_MONTH if last_fusion_date else None
         )
-        self.fused_segments: set[str] = {lv for s in fusions for lv in s.levels}
-        self.operated_segments: set[str] = {lv for s in case.surgeries for lv in s.levels}
+        self.fused_segments: set[str] = fused
+        self.operated_segments: set[str] = operated
         self.instrumented: bool | None = (
-            True
-            if any(s.instrumented for s in case.surgeries)
-            else (
-                False
-                if case.surgeries and all(s.instrumented is False for s in case.surgeries)
-                else None
-            )
+            True if any_instrumented else (False if surgeries and all_uninstrumented else None)
         )
-        self.decompression = any(s.type in ("discectomy", "laminectomy") for s in case.surgeries)
-        self.discectomy = any(s.type == "discectomy" for s in case.surgeries)
+        self.decompression = decompression
+        self.discectomy = discectomy
         self.fused_to_sacrum = any(lv.endswith("S1") for lv in self.fused_segments)
 
         self._labs()
@@ -367,37 +411,21 @@ class Ctx:
     # -- reading helpers --------------------------------------------------------------------
     def fact(self, path: str) -> Fact:
         """A case field as a Fact, its value as :meth:`get` reads it."""
-        got = self._got
-        return _fact({"field": path, "value": got[path] if path in got else self.get(path)})
+        return _fact({"field": path, "value": self._got[path]})
 
     def get(self, path: str) -> Any:
         """A case field's value (None when unknown). A red-flag symptom left unrecorded reads as
         absent only when the case records a negative red-flag screen."""
-        got = self._got
-        if path in got:
-            return got[path]
-        spec = _PATHS.get(path)
-        if spec is None:
-            spec = _PATHS[path] = _split(path)
-        head, rest, screened = spec
-        obj: Any = getattr(self.case, head, None)
-        for part in rest:
-            if obj is None:  # an unrecorded part (e.g. no exam): unknown
-                break
-            obj = getattr(obj, part, None)
-        if obj is None and screened and self.case.symptoms.red_flag_screen_negative:
-            obj = False
-        got[path] = obj
-        return obj
+        return self._got[path]
 
     def true(self, *paths: str) -> list[Fact]:
         """Facts among ``paths`` that are recorded as True."""
-        got, get = self._got, self.get
-        return [
-            _fact({"field": p, "value": True})
-            for p in paths
-            if (got[p] if p in got else get(p)) is True
-        ]
+        got = self._got
+        facts: list[Fact] = []
+        for p in paths:
+            if got[p] is True:
+                facts.append(_fact({"field": p, "value": True}))
+        return facts
 
     def latest(self, test: str) -> LabValue | None:
         """Most recent plausible result of ``test`` (dated results win over undated)."""
@@ -406,8 +434,11 @@ class Ctx:
 
     def current_lab(self, test: str, max_age_key: str, *, post_op: bool = True) -> LabValue | None:
         """The latest result if it is dated, recent enough and (optionally) after the last surgery."""
-        lab = self.latest(test)
-        if lab is None or lab.date is None:
+        series = self.lab_series.get(test)
+        if not series:
+            return None
+        lab = series[-1]
+        if lab.date is None:
             return None
         if (self.as_of - lab.date).days > self.kb.num(max_age_key):
             return None
@@ -420,7 +451,12 @@ class Ctx:
     def has(self, *codes: str) -> list[FindingHit]:
         """Hits of any of the imaging findings ``codes`` on current studies."""
         hits = self.hits
-        return [h for c in codes if c in hits for h in hits[c]] if hits else []
+        found: list[FindingHit] = []
+        if hits:
+            for c in codes:
+                if c in hits:
+                    found += hits[c]
+        return found
 
     def studies_of(
         self, modalities: Iterable[str], *, reported: bool = False
@@ -467,9 +503,9 @@ class Ctx:
     # -- emitting ---------------------------------------------------------------------------
     def fire(self) -> None:
         """Record that the current rule produced output."""
-        if not self.out.fired or self.out.fired[-1] != self.rule_id:
-            if self.rule_id not in self.out.fired:
-                self.out.fired.append(self.rule_id)
+        fired, rule_id = self.out.fired, self.rule_id
+        if (not fired or fired[-1] != rule_id) and rule_id not in fired:
+            fired.append(rule_id)
 
     def warn(self, code: str, message: str, path: str | None = None) -> None:
         """Add a warning about the input."""
@@ -481,18 +517,19 @@ class Ctx:
 
     def missing(self, path: str, why: str) -> None:
         """Record that an unknown field mattered."""
-        key = (path, self.rule_id)
-        if key not in self.out.missing:
-            self.out.missing[key] = _missing_data(
-                {"field": path, "why": why, "rule_id": self.rule_id}
-            )
+        rule_id, missing = self.rule_id, self.out.missing
+        key = (path, rule_id)
+        if key not in missing:
+            missing[key] = _missing_data({"field": path, "why": why, "rule_id": rule_id})
 
     def unknown(self, *paths: str, why: str) -> list[str]:
         """Record every path among ``paths`` that is unknown; return them."""
-        got, get = self._got, self.get
-        gaps = [p for p in paths if (got[p] if p in got else get(p)) is None]
-        for p in gaps:
-            self.missing(p, why)
+        got = self._got
+        gaps: list[str] = []
+        for p in paths:
+            if got[p] is None:
+                gaps.append(p)
+                self.missing(p, why)
         return gaps
 
     def red_flag(

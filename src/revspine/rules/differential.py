@@ -259,7 +259,7 @@ def infection(ctx: Ctx) -> None:
                 [m.lab.fact()],
                 ["11", "13"],
             )
-    for lab, maybe_current in raised_uncurrent_markers(ctx):
+    for lab, maybe_current in raised_uncurrent_markers(ctx, markers):
         when = "its timing relative to surgery is unknown" if maybe_current else "an old result"
         ctx.support(
             c,

@@ -391,7 +391,7 @@ def inflammatory_markers(ctx: Ctx) -> None:
                 evidence=["seed", "11", "13"],
             )
     raised_any = any(m.state != "normal" for m in markers.values()) or bool(
-        raised_uncurrent_markers(ctx)
+        raised_uncurrent_markers(ctx, markers)
     )
     if (clinical or raised_any) and ctx.current_lab(
         "wbc", "currency.infection_labs_valid_days"
