@@ -12,7 +12,7 @@ def yellow_flags(ctx: Ctx) -> list[tuple[str, Fact]]:
     """Psychosocial risk factors present (RULE-Y1; thresholds from the knowledge file)."""
     kb, p = ctx.kb, ctx.case.psychosocial
     flags: list[tuple[str, Fact]] = []
-    phq9, phq_fact = p.phq9_total, ctx.fact("psychosocial.phq9_total")
+    phq9, phq_fact = p.phq9_total, None
     if phq9 is None:
         from revspine.domain.scores import phq9 as score
 
@@ -22,7 +22,12 @@ def yellow_flags(ctx: Ctx) -> list[tuple[str, Fact]]:
                 if total is not None:
                     phq9, phq_fact = total, Fact(field=f"proms[{i}].phq9_answers", value=total)
     if phq9 is not None and phq9 >= kb.num("psychosocial.phq9_threshold"):
-        flags.append((f"PHQ-9 {phq9} (≥ {kb.num('psychosocial.phq9_threshold'):g}).", phq_fact))
+        flags.append(
+            (
+                f"PHQ-9 {phq9} (≥ {kb.num('psychosocial.phq9_threshold'):g}).",
+                phq_fact if phq_fact is not None else ctx.fact("psychosocial.phq9_total"),
+            )
+        )
     if p.pain_catastrophizing_total is not None and p.pain_catastrophizing_total >= kb.num(
         "psychosocial.pcs_threshold"
     ):

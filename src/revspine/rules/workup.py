@@ -47,6 +47,11 @@ def _phq9_known(ctx: Ctx) -> bool:
     return any(p.phq9_answers is not None and None not in p.phq9_answers for p in ctx.case.proms)
 
 
+def _needs_contrast(ctx: Ctx) -> bool:
+    """Contrast MRI is needed with possible infection or after a decompression with leg pain."""
+    return bool(infection_context(ctx)) or (ctx.decompression and ctx.radicular is True)
+
+
 def _label(path: str) -> str:
     return path.split(".")[-1].replace("_", " ")
 
@@ -154,7 +159,6 @@ def baseline_imaging(ctx: Ctx) -> None:
     mri_blocked = ctx.get("patient.mri_contraindicated") is True or any(
         s.limited_by_artifact for _, s in ctx.studies_of(MRI)
     )
-    need_contrast = bool(infection_context(ctx)) or (ctx.decompression and ctx.radicular is True)
     if not ctx.studies_of(CROSS_SECTIONAL):
         if mri_blocked:
             ctx.order(
@@ -181,9 +185,9 @@ def baseline_imaging(ctx: Ctx) -> None:
                 evidence=["1", "9", "10"],
             )
     elif (
-        need_contrast
-        and not ctx.studies_of(["mri_with_contrast", "ct_myelogram"])
+        not ctx.studies_of(["mri_with_contrast", "ct_myelogram"])
         and not mri_blocked
+        and _needs_contrast(ctx)
     ):
         ctx.order(
             "mri_with_contrast",
