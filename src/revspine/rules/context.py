@@ -173,6 +173,11 @@ class Result:
     caprini: int | None = None
 
 
+def _lab_order(v: LabValue) -> tuple[bool, date]:
+    """Undated results first, then by date (the latest last)."""
+    return v.date is not None, v.date or date.min
+
+
 class _CaseReads(dict[str, Any]):
     """Case fields read so far, by path (a memo: rules never change the case); a path not read
     yet is read from the case (see :meth:`Ctx.get`)."""
@@ -327,9 +332,10 @@ class Ctx:
 
     def _labs(self) -> None:
         self.lab_series: dict[str, list[LabValue]] = {}
+        lab_series, as_of, pair = self.lab_series, self.as_of, self.kb.pair
         for i, lab in enumerate(self.case.labs):
             value = to_canonical(lab.test, lab.value, lab.unit)
-            lo, hi = self.kb.pair(_LAB_PLAUSIBILITY[lab.test])
+            lo, hi = pair(_LAB_PLAUSIBILITY[lab.test])
             if not lo <= value <= hi:
                 self.warn(
                     "implausible_value",
@@ -338,7 +344,7 @@ class Ctx:
                     f"labs[{i}]",
                 )
                 continue
-            if lab.date is not None and lab.date > self.as_of:
+            if lab.date is not None and lab.date > as_of:
                 self.warn(
                     "future_date",
                     f"{lab.test} is dated after the assessment date; not used.",
@@ -351,11 +357,13 @@ class Ctx:
                     f"{lab.test} has no date; it is not treated as current.",
                     f"labs[{i}]",
                 )
-            self.lab_series.setdefault(lab.test, []).append(
-                LabValue(lab.test, value, lab.date, i, lab)
-            )
-        for series in self.lab_series.values():
-            series.sort(key=lambda v: (v.date is not None, v.date or date.min))
+            series = lab_series.get(lab.test)
+            if series is None:
+                series = lab_series[lab.test] = []
+            series.append(LabValue(lab.test, value, lab.date, i, lab))
+        for series in lab_series.values():
+            if len(series) > 1:
+                series.sort(key=_lab_order)
 
     def _imaging(self) -> None:
         """Current studies: after the last surgery and within the currency window."""
