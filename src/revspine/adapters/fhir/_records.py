@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from revspine.adapters.fhir import _json as j
+from revspine.adapters.fhir._maps import remember
 from revspine.adapters.fhir._state import Entry, State
 from revspine.domain.case import Segment
 
@@ -33,23 +34,57 @@ _SURGERY_DETAILS = (
 
 def condition(st: State, e: Entry) -> None:
     r = e.resource
-    verification = j.status_code(r.get("verificationStatus"), f"{e.path}.verificationStatus")
-    clinical = j.status_code(r.get("clinicalStatus"), f"{e.path}.clinicalStatus")
+    verification = j.status_of(r, "verificationStatus", e)
+    clinical = j.status_of(r, "clinicalStatus", e)
+    cc = r.get("code")
+    key = j.simple_concept(cc)
+    if key is None:
+        plan = _condition_plan(st, e, cc, verification, clinical)
+    else:
+        cache = st.maps.memo("Condition.plan")
+        memo_key = (key, verification, clinical)
+        found = cache.get(memo_key)
+        if found is None:
+            found = remember(cache, memo_key, _condition_plan(st, e, cc, verification, clinical))
+        plan = found
+    for op, a, b in plan:
+        if op == _FLAG:
+            st.flags.setdefault(a, []).append((b, e.ref))
+        elif op == _NOTE:
+            st.note(e, a)
+        elif op == _SMOKE:
+            st.smoking_cond.append(a)
+        else:
+            st.miss("Condition", a, b)
+
+
+# What a Condition does, as (op, a, b) steps: a flag (target, value), a note (message), a smoking
+# status (value) or an unmapped code (coding, text). The steps depend only on the code, the
+# verification and the clinical status, so for a concept of a common shape they are remembered.
+_FLAG, _NOTE, _SMOKE, _MISS = 0, 1, 2, 3
+_Plan = tuple[tuple[int, Any, Any], ...]
+
+
+def _condition_plan(
+    st: State, e: Entry, cc: Any, verification: str | None, clinical: str | None
+) -> _Plan:
+    """The steps of a Condition with code ``cc`` and these statuses (``e`` only names the JSON
+    path of an error)."""
     label, targets, keyword = _condition_meaning(st, e)
     if not targets:
-        st.miss_concept(e, r.get("code"), f"{e.path}.code")
-        return
+        found = j.codings(cc, f"{e.path}.code")
+        return ((_MISS, found[0] if found else None, j.concept_text(cc) or None),)
     if verification == "entered-in-error":
-        st.note(e, f"'{label}' entered in error: not used")
-        return
+        return ((_NOTE, f"'{label}' entered in error: not used", None),)
     if verification in _UNCONFIRMED:
-        st.note(e, f"'{label}' is {verification}: not used")
-        return
+        return ((_NOTE, f"'{label}' is {verification}: not used", None),)
     refuted = verification == "refuted"
+    plan: list[tuple[int, Any, Any]] = []
     if keyword:
-        st.note(e, f"'{label}' mapped by display text (unverified keyword rule)")
+        plan.append((_NOTE, f"'{label}' mapped by display text (unverified keyword rule)", None))
     for target, status in targets:
-        _apply_condition(st, e, target, status, refuted, clinical, label)
+        plan.extend(_condition_steps(target, status, refuted, clinical, label))
+    return tuple(plan)
 
 
 _Targets = Sequence[tuple[str, str]]
@@ -96,32 +131,20 @@ def _condition_targets(st: State, e: Entry, label: str) -> tuple[list[str], bool
     return list(dict.fromkeys(r.target for r in [*rules, *smoking])), True
 
 
-def _apply_condition(
-    st: State,
-    e: Entry,
-    target: str,
-    status: str,
-    refuted: bool,
-    clinical: str | None,
-    label: str,
-) -> None:
+def _condition_steps(
+    target: str, status: str, refuted: bool, clinical: str | None, label: str
+) -> list[tuple[int, Any, Any]]:
     if status == "note":
-        if not refuted:
-            st.note(e, target[5:])
-        return
+        return [] if refuted else [(_NOTE, target[5:], None)]
     if status == "smoking":
-        if not refuted:
-            st.smoking_cond.append(target.split("=")[1])
-        return
+        return [] if refuted else [(_SMOKE, target.split("=")[1], None)]
     if refuted:
-        st.flags.setdefault(target, []).append(("none" if status == "cancer" else False, e.ref))
-    elif status == "cancer":
-        value = "history" if clinical in _INACTIVE else "active"
-        st.flags.setdefault(target, []).append((value, e.ref))
-    elif status == "history" or clinical is None or clinical in _ACTIVE:
-        st.flags.setdefault(target, []).append((True, e.ref))
-    else:
-        st.note(e, f"'{label}' is {clinical}: {target} left unknown")
+        return [(_FLAG, target, "none" if status == "cancer" else False)]
+    if status == "cancer":
+        return [(_FLAG, target, "history" if clinical in _INACTIVE else "active")]
+    if status == "history" or clinical is None or clinical in _ACTIVE:
+        return [(_FLAG, target, True)]
+    return [(_NOTE, f"'{label}' is {clinical}: {target} left unknown", None)]
 
 
 def procedure(st: State, e: Entry) -> None:
@@ -221,8 +244,8 @@ def allergy(st: State, e: Entry) -> None:
         st.allergies = []
     cc = r.get("code")
     label = j.concept_text(cc)
-    verification = j.status_code(r.get("verificationStatus"), f"{e.path}.verificationStatus")
-    clinical = j.status_code(r.get("clinicalStatus"), f"{e.path}.clinicalStatus")
+    verification = j.status_of(r, "verificationStatus", e)
+    clinical = j.status_of(r, "clinicalStatus", e)
     if st.maps.match_text("allergy.none", label):
         return
     if verification in ("refuted", "entered-in-error") or clinical in ("inactive", "resolved"):
