@@ -150,18 +150,7 @@ def _condition_steps(
 def procedure(st: State, e: Entry) -> None:
     r = e.resource
     cc = r.get("code")
-    label = j.concept_text(cc)
-    kind = None
-    for system, code, _ in j.codings(cc, f"{e.path}.code"):
-        rows = st.maps.lookup("Procedure", system, code)
-        if rows:
-            kind = rows[0].target.split("=")[1]
-            break
-    keyword = False
-    if kind is None and label:
-        rules = st.maps.match_text("procedure", label)
-        kind = rules[0].target.split("=")[1] if rules else None
-        keyword = kind is not None
+    label, kind, keyword = st.by_concept("Procedure.code", e, cc, _read_procedure_code)
     if kind is None:
         st.miss_concept(e, cc, f"{e.path}.code")
         return
@@ -184,21 +173,19 @@ def procedure(st: State, e: Entry) -> None:
         surgery["date"] = when
     sites = [j.concept_text(s) for s in j.arr(r.get("bodySite"), f"{e.path}.bodySite")]
     where = " | ".join([*sites, label])
-    levels = _levels(st, e, where)
+    levels, not_segments, region = _where(st, where)
+    for text in not_segments:
+        st.warn(e, f"'{text}' is not one motion segment: level not recorded")
     if levels:
-        surgery["levels"] = levels
-    regions = st.maps.match_text("procedure.region", where)
-    if regions:
-        surgery["region"] = regions[0].target.split("=")[1]
+        surgery["levels"] = list(levels)
+    if region is not None:
+        surgery["region"] = region
     ext = _extensions(r, e.path)
-    for url, key, context in _SURGERY_DETAILS:
+    for (url, key, _), value in zip(_SURGERY_DETAILS, _details(st, label), strict=True):
         if url in ext:
             surgery[key] = ext[url]
-            continue
-        rules = st.maps.match_text(context, label)
-        if rules:
-            value = rules[0].target.split("=")[1]
-            surgery[key] = _BOOL.get(value, value)
+        elif value is not _NONE:
+            surgery[key] = value
     complications = []
     for i, comp in enumerate(j.arr(r.get("complication"), f"{e.path}.complication")):
         text = j.concept_text(j.obj(comp, f"{e.path}.complication[{i}]"))
@@ -209,17 +196,65 @@ def procedure(st: State, e: Entry) -> None:
     st.surgeries.append(surgery)
 
 
-def _levels(st: State, e: Entry, text: str) -> list[str]:
-    out: list[str] = []
-    for m in _LEVEL_RE.finditer(text):
-        try:
-            level = _segment(f"{m.group(1)}-{m.group(2)}")
-        except ValidationError:
-            st.warn(e, f"'{m.group(0)}' is not one motion segment: level not recorded")
-            continue
-        if level not in out:
-            out.append(level)
-    return out
+def _read_procedure_code(st: State, e: Entry, cc: Any) -> tuple[str, str | None, bool]:
+    """(label, kind, keyword) of a Procedure's ``code``: its display text, the prior surgery it
+    names (None when none) and whether that was found by keyword."""
+    label = j.concept_text(cc)
+    kind = None
+    for system, code, _ in j.codings(cc, f"{e.path}.code"):
+        rows = st.maps.lookup("Procedure", system, code)
+        if rows:
+            kind = rows[0].target.split("=")[1]
+            break
+    keyword = False
+    if kind is None and label:
+        rules = st.maps.match_text("procedure", label)
+        kind = rules[0].target.split("=")[1] if rules else None
+        keyword = kind is not None
+    return label, kind, keyword
+
+
+def _where(st: State, where: str) -> tuple[tuple[str, ...], tuple[str, ...], str | None]:
+    """(levels, texts that are not one motion segment, region) of a surgery's site text
+    ``where`` (remembered: the same few texts recur)."""
+    cache = st.maps.memo("Procedure.where")
+    found: tuple[tuple[str, ...], tuple[str, ...], str | None] | None = cache.get(where)
+    if found is None:
+        levels: list[str] = []
+        not_segments: list[str] = []
+        for m in _LEVEL_RE.finditer(where):
+            try:
+                level = _segment(f"{m.group(1)}-{m.group(2)}")
+            except ValidationError:
+                not_segments.append(m.group(0))
+                continue
+            if level not in levels:
+                levels.append(level)
+        regions = st.maps.match_text("procedure.region", where)
+        region = regions[0].target.split("=")[1] if regions else None
+        found = remember(cache, where, (tuple(levels), tuple(not_segments), region))
+    return found
+
+
+_NONE: Any = object()  # no keyword rule gave a surgery detail
+
+
+def _details(st: State, label: str) -> tuple[Any, ...]:
+    """The value of each :data:`_SURGERY_DETAILS` read from a procedure's display text
+    ``label`` (:data:`_NONE` when no rule fires), remembered per label."""
+    cache = st.maps.memo("Procedure.details")
+    found: tuple[Any, ...] | None = cache.get(label)
+    if found is None:
+        values = []
+        for _, _, context in _SURGERY_DETAILS:
+            rules = st.maps.match_text(context, label)
+            if rules:
+                value = rules[0].target.split("=")[1]
+                values.append(_BOOL.get(value, value))
+            else:
+                values.append(_NONE)
+        found = remember(cache, label, tuple(values))
+    return found
 
 
 _SEGMENT_CACHE_SIZE = 1024
