@@ -16,6 +16,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from revspine.domain.units import check_unit
+from revspine.errors import UnitError
+
 CASE_SCHEMA_VERSION: Literal["1.0"] = "1.0"
 
 Tri = bool | None
@@ -37,11 +40,27 @@ def vertebra_index(name: str) -> int:
     return _ORDER.index(name)
 
 
+_SHORT_SEGMENT_RE = re.compile(r"^([CTLS])(\d+)-([CTLS]?)(\d+)$")
+_SEGMENT_CACHE_SIZE = 1024
+_segments: dict[str, str] = {}
+
+
 def _normalise_segment(value: Any) -> Any:
     if not isinstance(value, str):
         return value
+    found = _segments.get(value)
+    if found is None:
+        found = _segment_text(value)  # raises ValueError when it is not a motion segment
+        if len(_segments) >= _SEGMENT_CACHE_SIZE:
+            _segments.clear()
+        _segments[value] = found
+    return found
+
+
+def _segment_text(value: str) -> str:
+    """:func:`_normalise_segment` of a string, worked out (valid results are remembered)."""
     text = value.strip().upper().replace("–", "-").replace("/", "-").replace(" ", "")
-    match = re.match(r"^([CTLS])(\d+)-([CTLS]?)(\d+)$", text)
+    match = _SHORT_SEGMENT_RE.match(text)
     if match:
         upper = f"{match.group(1)}{match.group(2)}"
         lower = f"{match.group(3) or match.group(1)}{match.group(4)}"
@@ -99,11 +118,8 @@ def _check_unit(analyte: str, q: Quantity | None) -> Quantity | None:
     """Refuse a quantity whose unit is unknown or of the wrong dimension for ``analyte``."""
     if q is None:
         return None
-    from revspine.domain.units import to_canonical
-    from revspine.errors import UnitError
-
     try:
-        to_canonical(analyte, q.value, q.unit)
+        check_unit(analyte, q.unit)
     except UnitError as exc:
         raise ValueError(str(exc)) from exc
     return q
@@ -383,11 +399,8 @@ class LabResult(_Model):
 
     @model_validator(mode="after")
     def _unit_known(self) -> LabResult:
-        from revspine.domain.units import to_canonical
-        from revspine.errors import UnitError
-
         try:
-            to_canonical(self.test, self.value, self.unit)
+            check_unit(self.test, self.unit)
         except UnitError as exc:
             raise ValueError(str(exc)) from exc
         return self

@@ -224,6 +224,21 @@ def status_code(cc: Any, path: str) -> str | None:
     return found[0][1] if found else None
 
 
+def status_of(resource: dict[str, Any], key: str, e: Any) -> str | None:
+    """:func:`status_code` of ``resource[key]`` (``e``: the resource's entry, whose ``path``
+    names the JSON path of an error), the path built only when it is needed."""
+    cc = resource.get(key)
+    if cc is None:
+        return None
+    if type(cc) is dict:
+        items = cc.get("coding")
+        if type(items) is list and len(items) == 1 and type(items[0]) is dict:
+            code = items[0].get("code")
+            if type(code) is str:
+                return code
+    return status_code(cc, f"{e.path}.{key}")
+
+
 def reference(value: Any) -> str | None:
     """The ``reference`` string of a Reference, if any."""
     if isinstance(value, dict) and isinstance(value.get("reference"), str):

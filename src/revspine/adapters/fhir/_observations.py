@@ -98,19 +98,53 @@ def _quantity(
         what = "no value" if not any(k.startswith("value") for k in r) else "a non-Quantity"
         st.warn(e, f"{what} for {ANALYTES[analyte].name}: not used")
         return None
-    path = f"{e.path}.valueQuantity"
-    vq = j.obj(r["valueQuantity"], path)
+    vq = r["valueQuantity"]
+    if type(vq) is not dict:
+        vq = j.obj(vq, f"{e.path}.valueQuantity")
     value = vq.get("value")
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise j.fail(f"{path}.value", f"expected a number, got {j._kind(value)}")
+        raise j.fail(f"{e.path}.valueQuantity.value", f"expected a number, got {j._kind(value)}")
     if vq.get("comparator"):
         st.warn(
             e,
             f"censored value ({vq['comparator']}{value}) for {ANALYTES[analyte].name}: not used",
         )
         return None
-    code, unit = vq.get("code"), vq.get("unit")
-    unit_text = code if vq.get("system") == j.UCUM and isinstance(code, str) and code else None
+    code, unit, system = vq.get("code"), vq.get("unit"), vq.get("system")
+    key = (analyte, code, unit, system)
+    plain = type(code) in _PLAIN and type(unit) in _PLAIN and type(system) in _PLAIN
+    if plain:
+        unit_text = _units.get(key)
+        if unit_text is not None:
+            return {"value": float(value), "unit": unit_text}
+    number, unit_text = _unit_text(e, analyte, coding, value, code, unit, system)
+    if plain:
+        if len(_units) >= _UNIT_CACHE_SIZE:
+            _units.clear()
+        _units[key] = unit_text
+    return {"value": number, "unit": unit_text}
+
+
+_PLAIN = (str, type(None))  # JSON values that can key the unit cache
+_UNIT_CACHE_SIZE = 1024
+_units: dict[tuple[str, Any, Any, Any], str] = {}
+"""(analyte, code, unit, system) of a valueQuantity → its checked unit text (refusals are not
+remembered, so they raise afresh): extracts repeat the same few units."""
+
+
+def _unit_text(
+    e: Entry,
+    analyte: str,
+    coding: tuple[str, str, str | None],
+    value: float,
+    code: Any,
+    unit: Any,
+    system: Any,
+) -> tuple[float, str]:
+    """``value`` as a float and the unit of its valueQuantity (UCUM code, else unit, else code),
+    checked against revspine's unit table; a missing or unknown unit is a parse error."""
+    path = f"{e.path}.valueQuantity"
+    unit_text = code if system == j.UCUM and isinstance(code, str) and code else None
     unit_text = unit_text or (unit if isinstance(unit, str) and unit else None)
     unit_text = unit_text or (code if isinstance(code, str) and code else None)
     if unit_text is None:
@@ -122,7 +156,7 @@ def _quantity(
     except UnitError as exc:
         label = f"{e.ref} ({coding[0] or 'no system'}|{coding[1]})"
         raise j.fail(path, f"{label}: unit {unit_text!r} refused: {exc}") from None
-    return {"value": number, "unit": unit_text}
+    return number, unit_text
 
 
 def _lab(st: State, e: Entry, test: str, coding: tuple[str, str, str | None], when: Any) -> None:

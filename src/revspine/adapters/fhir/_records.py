@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from revspine.adapters.fhir import _json as j
+from revspine.adapters.fhir._maps import remember
 from revspine.adapters.fhir._state import Entry, State
 from revspine.domain.case import Segment
 
@@ -33,23 +34,57 @@ _SURGERY_DETAILS = (
 
 def condition(st: State, e: Entry) -> None:
     r = e.resource
-    verification = j.status_code(r.get("verificationStatus"), f"{e.path}.verificationStatus")
-    clinical = j.status_code(r.get("clinicalStatus"), f"{e.path}.clinicalStatus")
+    verification = j.status_of(r, "verificationStatus", e)
+    clinical = j.status_of(r, "clinicalStatus", e)
+    cc = r.get("code")
+    key = j.simple_concept(cc)
+    if key is None:
+        plan = _condition_plan(st, e, cc, verification, clinical)
+    else:
+        cache = st.maps.memo("Condition.plan")
+        memo_key = (key, verification, clinical)
+        found = cache.get(memo_key)
+        if found is None:
+            found = remember(cache, memo_key, _condition_plan(st, e, cc, verification, clinical))
+        plan = found
+    for op, a, b in plan:
+        if op == _FLAG:
+            st.flags.setdefault(a, []).append((b, e.ref))
+        elif op == _NOTE:
+            st.note(e, a)
+        elif op == _SMOKE:
+            st.smoking_cond.append(a)
+        else:
+            st.miss("Condition", a, b)
+
+
+# What a Condition does, as (op, a, b) steps: a flag (target, value), a note (message), a smoking
+# status (value) or an unmapped code (coding, text). The steps depend only on the code, the
+# verification and the clinical status, so for a concept of a common shape they are remembered.
+_FLAG, _NOTE, _SMOKE, _MISS = 0, 1, 2, 3
+_Plan = tuple[tuple[int, Any, Any], ...]
+
+
+def _condition_plan(
+    st: State, e: Entry, cc: Any, verification: str | None, clinical: str | None
+) -> _Plan:
+    """The steps of a Condition with code ``cc`` and these statuses (``e`` only names the JSON
+    path of an error)."""
     label, targets, keyword = _condition_meaning(st, e)
     if not targets:
-        st.miss_concept(e, r.get("code"), f"{e.path}.code")
-        return
+        found = j.codings(cc, f"{e.path}.code")
+        return ((_MISS, found[0] if found else None, j.concept_text(cc) or None),)
     if verification == "entered-in-error":
-        st.note(e, f"'{label}' entered in error: not used")
-        return
+        return ((_NOTE, f"'{label}' entered in error: not used", None),)
     if verification in _UNCONFIRMED:
-        st.note(e, f"'{label}' is {verification}: not used")
-        return
+        return ((_NOTE, f"'{label}' is {verification}: not used", None),)
     refuted = verification == "refuted"
+    plan: list[tuple[int, Any, Any]] = []
     if keyword:
-        st.note(e, f"'{label}' mapped by display text (unverified keyword rule)")
+        plan.append((_NOTE, f"'{label}' mapped by display text (unverified keyword rule)", None))
     for target, status in targets:
-        _apply_condition(st, e, target, status, refuted, clinical, label)
+        plan.extend(_condition_steps(target, status, refuted, clinical, label))
+    return tuple(plan)
 
 
 _Targets = Sequence[tuple[str, str]]
@@ -96,49 +131,26 @@ def _condition_targets(st: State, e: Entry, label: str) -> tuple[list[str], bool
     return list(dict.fromkeys(r.target for r in [*rules, *smoking])), True
 
 
-def _apply_condition(
-    st: State,
-    e: Entry,
-    target: str,
-    status: str,
-    refuted: bool,
-    clinical: str | None,
-    label: str,
-) -> None:
+def _condition_steps(
+    target: str, status: str, refuted: bool, clinical: str | None, label: str
+) -> list[tuple[int, Any, Any]]:
     if status == "note":
-        if not refuted:
-            st.note(e, target[5:])
-        return
+        return [] if refuted else [(_NOTE, target[5:], None)]
     if status == "smoking":
-        if not refuted:
-            st.smoking_cond.append(target.split("=")[1])
-        return
+        return [] if refuted else [(_SMOKE, target.split("=")[1], None)]
     if refuted:
-        st.flags.setdefault(target, []).append(("none" if status == "cancer" else False, e.ref))
-    elif status == "cancer":
-        value = "history" if clinical in _INACTIVE else "active"
-        st.flags.setdefault(target, []).append((value, e.ref))
-    elif status == "history" or clinical is None or clinical in _ACTIVE:
-        st.flags.setdefault(target, []).append((True, e.ref))
-    else:
-        st.note(e, f"'{label}' is {clinical}: {target} left unknown")
+        return [(_FLAG, target, "none" if status == "cancer" else False)]
+    if status == "cancer":
+        return [(_FLAG, target, "history" if clinical in _INACTIVE else "active")]
+    if status == "history" or clinical is None or clinical in _ACTIVE:
+        return [(_FLAG, target, True)]
+    return [(_NOTE, f"'{label}' is {clinical}: {target} left unknown", None)]
 
 
 def procedure(st: State, e: Entry) -> None:
     r = e.resource
     cc = r.get("code")
-    label = j.concept_text(cc)
-    kind = None
-    for system, code, _ in j.codings(cc, f"{e.path}.code"):
-        rows = st.maps.lookup("Procedure", system, code)
-        if rows:
-            kind = rows[0].target.split("=")[1]
-            break
-    keyword = False
-    if kind is None and label:
-        rules = st.maps.match_text("procedure", label)
-        kind = rules[0].target.split("=")[1] if rules else None
-        keyword = kind is not None
+    label, kind, keyword = st.by_concept("Procedure.code", e, cc, _read_procedure_code)
     if kind is None:
         st.miss_concept(e, cc, f"{e.path}.code")
         return
@@ -161,21 +173,19 @@ def procedure(st: State, e: Entry) -> None:
         surgery["date"] = when
     sites = [j.concept_text(s) for s in j.arr(r.get("bodySite"), f"{e.path}.bodySite")]
     where = " | ".join([*sites, label])
-    levels = _levels(st, e, where)
+    levels, not_segments, region = _where(st, where)
+    for text in not_segments:
+        st.warn(e, f"'{text}' is not one motion segment: level not recorded")
     if levels:
-        surgery["levels"] = levels
-    regions = st.maps.match_text("procedure.region", where)
-    if regions:
-        surgery["region"] = regions[0].target.split("=")[1]
+        surgery["levels"] = list(levels)
+    if region is not None:
+        surgery["region"] = region
     ext = _extensions(r, e.path)
-    for url, key, context in _SURGERY_DETAILS:
+    for (url, key, _), value in zip(_SURGERY_DETAILS, _details(st, label), strict=True):
         if url in ext:
             surgery[key] = ext[url]
-            continue
-        rules = st.maps.match_text(context, label)
-        if rules:
-            value = rules[0].target.split("=")[1]
-            surgery[key] = _BOOL.get(value, value)
+        elif value is not _NONE:
+            surgery[key] = value
     complications = []
     for i, comp in enumerate(j.arr(r.get("complication"), f"{e.path}.complication")):
         text = j.concept_text(j.obj(comp, f"{e.path}.complication[{i}]"))
@@ -186,17 +196,65 @@ def procedure(st: State, e: Entry) -> None:
     st.surgeries.append(surgery)
 
 
-def _levels(st: State, e: Entry, text: str) -> list[str]:
-    out: list[str] = []
-    for m in _LEVEL_RE.finditer(text):
-        try:
-            level = _segment(f"{m.group(1)}-{m.group(2)}")
-        except ValidationError:
-            st.warn(e, f"'{m.group(0)}' is not one motion segment: level not recorded")
-            continue
-        if level not in out:
-            out.append(level)
-    return out
+def _read_procedure_code(st: State, e: Entry, cc: Any) -> tuple[str, str | None, bool]:
+    """(label, kind, keyword) of a Procedure's ``code``: its display text, the prior surgery it
+    names (None when none) and whether that was found by keyword."""
+    label = j.concept_text(cc)
+    kind = None
+    for system, code, _ in j.codings(cc, f"{e.path}.code"):
+        rows = st.maps.lookup("Procedure", system, code)
+        if rows:
+            kind = rows[0].target.split("=")[1]
+            break
+    keyword = False
+    if kind is None and label:
+        rules = st.maps.match_text("procedure", label)
+        kind = rules[0].target.split("=")[1] if rules else None
+        keyword = kind is not None
+    return label, kind, keyword
+
+
+def _where(st: State, where: str) -> tuple[tuple[str, ...], tuple[str, ...], str | None]:
+    """(levels, texts that are not one motion segment, region) of a surgery's site text
+    ``where`` (remembered: the same few texts recur)."""
+    cache = st.maps.memo("Procedure.where")
+    found: tuple[tuple[str, ...], tuple[str, ...], str | None] | None = cache.get(where)
+    if found is None:
+        levels: list[str] = []
+        not_segments: list[str] = []
+        for m in _LEVEL_RE.finditer(where):
+            try:
+                level = _segment(f"{m.group(1)}-{m.group(2)}")
+            except ValidationError:
+                not_segments.append(m.group(0))
+                continue
+            if level not in levels:
+                levels.append(level)
+        regions = st.maps.match_text("procedure.region", where)
+        region = regions[0].target.split("=")[1] if regions else None
+        found = remember(cache, where, (tuple(levels), tuple(not_segments), region))
+    return found
+
+
+_NONE: Any = object()  # no keyword rule gave a surgery detail
+
+
+def _details(st: State, label: str) -> tuple[Any, ...]:
+    """The value of each :data:`_SURGERY_DETAILS` read from a procedure's display text
+    ``label`` (:data:`_NONE` when no rule fires), remembered per label."""
+    cache = st.maps.memo("Procedure.details")
+    found: tuple[Any, ...] | None = cache.get(label)
+    if found is None:
+        values = []
+        for _, _, context in _SURGERY_DETAILS:
+            rules = st.maps.match_text(context, label)
+            if rules:
+                value = rules[0].target.split("=")[1]
+                values.append(_BOOL.get(value, value))
+            else:
+                values.append(_NONE)
+        found = remember(cache, label, tuple(values))
+    return found
 
 
 _SEGMENT_CACHE_SIZE = 1024
@@ -221,8 +279,8 @@ def allergy(st: State, e: Entry) -> None:
         st.allergies = []
     cc = r.get("code")
     label = j.concept_text(cc)
-    verification = j.status_code(r.get("verificationStatus"), f"{e.path}.verificationStatus")
-    clinical = j.status_code(r.get("clinicalStatus"), f"{e.path}.clinicalStatus")
+    verification = j.status_of(r, "verificationStatus", e)
+    clinical = j.status_of(r, "clinicalStatus", e)
     if st.maps.match_text("allergy.none", label):
         return
     if verification in ("refuted", "entered-in-error") or clinical in ("inactive", "resolved"):

@@ -131,7 +131,9 @@ class State:
         key = j.simple_concept(cc)
         if key is None:
             return read(self, e, cc)
-        cache = self.maps.memo(memo)
+        cache = self.maps._memos.get(memo)
+        if cache is None:
+            cache = self.maps.memo(memo)
         found: T | None = cache.get(key)
         if found is None:
             found = remember(cache, key, read(self, e, cc))

@@ -30,6 +30,7 @@ from revspine.errors import FhirParseError
 
 __all__ = ["ImportMessage", "ImportResult", "UnmappedItem", "bundle_to_case", "parse_bundle"]
 
+_URL_TYPES = (str, type(None))  # an entry's fullUrl, when it needs no check
 BUNDLE_TYPES = frozenset(
     {"collection", "searchset", "transaction", "batch", "document", "transaction-response"}
 )
@@ -110,30 +111,55 @@ class _Importer(State):
                     "Bundle.type is missing (it is required): read as a collection", "$.type"
                 )
             )
+        resource: Any
         for i, entry in enumerate(self.bundle.get("entry") or ()):
-            resource = entry.get("resource") if isinstance(entry, dict) else None
-            rtype = resource.get("resourceType") if isinstance(resource, dict) else None
-            if not isinstance(resource, dict) or not isinstance(rtype, str) or not rtype:
-                _no_resource(entry, f"$.entry[{i}]")  # raises, unless the entry is a request
-                continue
-            e = Entry(
-                resource,
-                f"$.entry[{i}].resource",
-                rtype,
-                j.text(entry.get("fullUrl"), f"$.entry[{i}].fullUrl"),
-            )
+            if type(entry) is dict:  # the usual shape, checked without isinstance
+                resource = entry.get("resource")
+                rtype = resource.get("resourceType") if type(resource) is dict else None
+                full_url = entry.get("fullUrl")
+                if type(rtype) is not str or not rtype or type(full_url) not in _URL_TYPES:
+                    rtype, full_url = self._entry_parts(entry, i)
+                    if rtype is None:
+                        continue
+                    resource = entry["resource"]
+            else:
+                rtype, full_url = self._entry_parts(entry, i)
+                if rtype is None:
+                    continue
+                resource = entry["resource"]
+            e = Entry(resource, f"$.entry[{i}].resource", rtype, full_url)
             self.entries.append(e)
             if rtype == "Patient":
                 self._patient(e, e.full_url)
             else:
                 entries.append(e)
+        keys = self.patient_keys
         for e in entries:
             handler = _HANDLERS.get(e.rtype)
             if handler is None:
                 self.miss_concept(e, e.resource.get("code"), f"{e.path}.code", None)
-            elif self._about_patient(e):
-                handler(self, e)
+                continue
+            if keys:
+                subject = e.resource.get("subject")
+                if type(subject) is dict:
+                    ref = subject.get("reference")
+                    if type(ref) is not str or ref not in keys:
+                        if not self._about_patient(e):
+                            continue
+                elif not self._about_patient(e):
+                    continue
+            handler(self, e)
         return self._result(len(entries) + (1 if self.patient_ref or self.patient else 0))
+
+    def _entry_parts(self, entry: Any, i: int) -> tuple[str | None, Any]:
+        """(resourceType, fullUrl) of the bundle entry ``entry`` at index ``i``, checked; None
+        for a request-only entry that is skipped (any other entry without a resource raises)."""
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        rtype = resource.get("resourceType") if isinstance(resource, dict) else None
+        if not isinstance(resource, dict) or not isinstance(rtype, str) or not rtype:
+            _no_resource(entry, f"$.entry[{i}]")  # raises, unless the entry is a request
+            return None, None
+        return rtype, j.text(entry.get("fullUrl"), f"$.entry[{i}].fullUrl")
 
     def _about_patient(self, e: Entry) -> bool:
         """False (with a warning) when the resource is about another patient."""
@@ -217,17 +243,20 @@ class _Importer(State):
             order = ("current", "former", "never")
             comorbidities["smoking_status"] = min(self.smoking_cond, key=order.index)
         for target, values in self.flags.items():
-            section, name = target.split(".", 1)
+            place = _FLAG_PLACES.get(target)
+            if place is None:
+                section, name = target.split(".", 1)
+                place = _FLAG_PLACES[target] = (section == "comorbidities", name)
             if len(values) == 1:  # one record: nothing to resolve
                 chosen = values[0][0]
             else:
                 chosen = _resolve_flag(values)
-            if len(values) > 1 and len({v for v, _ in values}) > 1:
-                refs = ", ".join(ref for _, ref in values)
-                self.warnings.append(
-                    ImportMessage(f"conflicting records for {target} ({refs}): {chosen!r} used")
-                )
-            (comorbidities if section == "comorbidities" else psychosocial)[name] = chosen
+                if len({v for v, _ in values}) > 1:
+                    refs = ", ".join(ref for _, ref in values)
+                    self.warnings.append(
+                        ImportMessage(f"conflicting records for {target} ({refs}): {chosen!r} used")
+                    )
+            (comorbidities if place[0] else psychosocial)[place[1]] = chosen
         for target, best in self.phq9.items():
             if best.seen:
                 psychosocial[target.split(".")[1]] = best.value
@@ -265,6 +294,10 @@ class _Importer(State):
             patient_ref=self.patient_ref,
             resources=count,
         )
+
+
+_FLAG_PLACES: dict[str, tuple[bool, str]] = {}
+"""Flag target → (in comorbidities, field name): the few targets of ``targets.csv``."""
 
 
 def _skip(st: State, e: Entry) -> None:
