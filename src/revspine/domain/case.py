@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from revspine._memo import remember
 from revspine.domain.units import check_unit
 from revspine.errors import UnitError
 
@@ -41,7 +42,6 @@ def vertebra_index(name: str) -> int:
 
 
 _SHORT_SEGMENT_RE = re.compile(r"^([CTLS])(\d+)-([CTLS]?)(\d+)$")
-_SEGMENT_CACHE_SIZE = 1024
 _segments: dict[str, str] = {}
 
 
@@ -50,10 +50,8 @@ def _normalise_segment(value: Any) -> Any:
         return value
     found = _segments.get(value)
     if found is None:
-        found = _segment_text(value)  # raises ValueError when it is not a motion segment
-        if len(_segments) >= _SEGMENT_CACHE_SIZE:
-            _segments.clear()
-        _segments[value] = found
+        # _segment_text raises ValueError when it is not a motion segment (not remembered)
+        found = remember(_segments, value, _segment_text(value), 1024)
     return found
 
 

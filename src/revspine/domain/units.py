@@ -39,6 +39,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Literal
 
+from revspine._memo import remember
 from revspine.errors import UnitError
 
 __all__ = [
@@ -380,7 +381,6 @@ def _unknown_unit(analyte: str, unit: str) -> UnitError:
     )
 
 
-_CONVERSION_CACHE_SIZE = 1024
 _conversions: dict[tuple[str, str], float | _Affine] = {}
 
 
@@ -394,10 +394,7 @@ def _conversion(analyte: str, unit: str) -> float | _Affine:
         key = (analyte, unit)
         found = _conversions.get(key)
         if found is None:
-            found = _resolve_conversion(analyte, unit)
-            if len(_conversions) >= _CONVERSION_CACHE_SIZE:
-                _conversions.clear()
-            _conversions[key] = found
+            found = remember(_conversions, key, _resolve_conversion(analyte, unit), 1024)
         return found
     return _resolve_conversion(analyte, unit)
 

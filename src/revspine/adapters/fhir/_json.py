@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from revspine._memo import remember
 from revspine.errors import FhirParseError
 
 LOINC = "http://loinc.org"
@@ -93,7 +94,6 @@ def _kind(value: Any) -> str:
     return "an object"
 
 
-_DATE_CACHE_SIZE = 4096
 _dates: dict[str, tuple[date | None, bool]] = {}
 
 
@@ -107,10 +107,7 @@ def parse_date(value: Any, path: str) -> tuple[date | None, bool]:
         return None, False
     found = _dates.get(raw)
     if found is None:
-        found = _parse_date_text(raw, path)
-        if len(_dates) >= _DATE_CACHE_SIZE:
-            _dates.clear()
-        _dates[raw] = found
+        found = remember(_dates, raw, _parse_date_text(raw, path))
     return found
 
 
@@ -214,14 +211,23 @@ def simple_concept(cc: Any) -> tuple[Coding | None, str | None] | None:
 
 def status_code(cc: Any, path: str) -> str | None:
     """The first code of a status CodeableConcept (``clinicalStatus``, ``verificationStatus``)."""
-    if type(cc) is dict:  # the usual shape, one well-formed coding: nothing else to check
+    code = _only_code(cc)
+    if code is not None:
+        return code
+    found = codings(cc, path)
+    return found[0][1] if found else None
+
+
+def _only_code(cc: Any) -> str | None:
+    """The code of a CodeableConcept of the usual status shape — one coding whose code is a
+    string, nothing else to check — else None (the caller then takes :func:`codings`)."""
+    if type(cc) is dict:
         items = cc.get("coding")
         if type(items) is list and len(items) == 1 and type(items[0]) is dict:
             code = items[0].get("code")
             if type(code) is str:
                 return code
-    found = codings(cc, path)
-    return found[0][1] if found else None
+    return None
 
 
 def status_of(resource: dict[str, Any], key: str, e: Any) -> str | None:
@@ -230,13 +236,8 @@ def status_of(resource: dict[str, Any], key: str, e: Any) -> str | None:
     cc = resource.get(key)
     if cc is None:
         return None
-    if type(cc) is dict:
-        items = cc.get("coding")
-        if type(items) is list and len(items) == 1 and type(items[0]) is dict:
-            code = items[0].get("code")
-            if type(code) is str:
-                return code
-    return status_code(cc, f"{e.path}.{key}")
+    code = _only_code(cc)
+    return code if code is not None else status_code(cc, f"{e.path}.{key}")
 
 
 def reference(value: Any) -> str | None:

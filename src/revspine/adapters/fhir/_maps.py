@@ -18,11 +18,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, TypeVar
+from typing import Any
 
+from revspine._memo import remember
 from revspine.errors import FieldProblem, KnowledgeSchemaError
 
-__all__ = ["CodeRow", "KeywordRow", "Maps", "TargetRow", "load_maps", "norm_code", "remember"]
+__all__ = ["CodeRow", "KeywordRow", "Maps", "TargetRow", "load_maps", "norm_code"]
 
 VERIFIED = frozenset({"yes", "unverified", "local"})
 _TARGET_RE = re.compile(
@@ -48,10 +49,6 @@ _CONTEXTS = frozenset(
 )
 _STATUS_RULES = frozenset({"current", "history", "cancer"})
 _TEXT_CACHE_SIZE = 4096
-_CODE_CACHE_SIZE = 4096
-_MEMO_SIZE = 4096
-K = TypeVar("K")
-V = TypeVar("V")
 
 
 def norm_code(code: str) -> str:
@@ -126,7 +123,7 @@ class Maps:
     def memo(self, name: str) -> dict[Any, Any]:
         """The cache ``name`` for values that the importer derives from these maps alone (such
         as what a Condition code means). It lives with the maps, so it never outlives them;
-        fill it with :func:`remember`, which keeps it bounded."""
+        fill it with :func:`revspine._memo.remember`, which keeps it bounded."""
         found = self._memos.get(name)
         if found is None:
             found = self._memos[name] = {}
@@ -140,10 +137,7 @@ class Maps:
         key = (resource, system, code)
         found = self._code_cache.get(key)
         if found is None:
-            found = self._lookup(resource, system, code)
-            if len(self._code_cache) >= _CODE_CACHE_SIZE:
-                self._code_cache.clear()
-            self._code_cache[key] = found
+            found = remember(self._code_cache, key, self._lookup(resource, system, code))
         return found
 
     def _lookup(self, resource: str, system: str, code: str) -> tuple[CodeRow, ...]:
@@ -181,15 +175,6 @@ class Maps:
             if row.export == "yes" and fallback is None:
                 fallback = row
         return fallback
-
-
-def remember(cache: dict[K, V], key: K, value: V) -> V:
-    """Store ``value`` under ``key`` in a :meth:`Maps.memo` cache (emptied when full) and
-    return it."""
-    if len(cache) >= _MEMO_SIZE:
-        cache.clear()
-    cache[key] = value
-    return value
 
 
 def _rows(name: str) -> tuple[dict[str, str], Iterator[tuple[int, dict[str, str]]]]:

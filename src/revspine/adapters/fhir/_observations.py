@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from revspine._memo import remember
 from revspine.adapters.fhir import _json as j
 from revspine.adapters.fhir._maps import CodeRow
 from revspine.adapters.fhir._state import Entry, State
@@ -119,9 +120,7 @@ def _quantity(
             return {"value": float(value), "unit": unit_text}
     number, unit_text = _unit_text(e, analyte, coding, value, code, unit, system)
     if plain:
-        if len(_units) >= _UNIT_CACHE_SIZE:
-            _units.clear()
-        _units[key] = unit_text
+        remember(_units, key, unit_text, _UNIT_CACHE_SIZE)
     return {"value": number, "unit": unit_text}
 
 

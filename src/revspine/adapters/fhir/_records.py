@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from revspine._memo import remember
 from revspine.adapters.fhir import _json as j
-from revspine.adapters.fhir._maps import remember
 from revspine.adapters.fhir._state import Entry, State
 from revspine.domain.case import Segment
 
@@ -36,17 +36,13 @@ def condition(st: State, e: Entry) -> None:
     r = e.resource
     verification = j.status_of(r, "verificationStatus", e)
     clinical = j.status_of(r, "clinicalStatus", e)
-    cc = r.get("code")
-    key = j.simple_concept(cc)
-    if key is None:
-        plan = _condition_plan(st, e, cc, verification, clinical)
-    else:
-        cache = st.maps.memo("Condition.plan")
-        memo_key = (key, verification, clinical)
-        found = cache.get(memo_key)
-        if found is None:
-            found = remember(cache, memo_key, _condition_plan(st, e, cc, verification, clinical))
-        plan = found
+    plan = st.by_concept(
+        "Condition.plan",
+        e,
+        r.get("code"),
+        lambda st, e, cc: _condition_plan(st, e, cc, verification, clinical),
+        (verification, clinical),
+    )
     for op, a, b in plan:
         if op == _FLAG:
             st.flags.setdefault(a, []).append((b, e.ref))
@@ -224,7 +220,7 @@ def _where(st: State, where: str) -> tuple[tuple[str, ...], tuple[str, ...], str
         not_segments: list[str] = []
         for m in _LEVEL_RE.finditer(where):
             try:
-                level = _segment(f"{m.group(1)}-{m.group(2)}")
+                level = _SEGMENT.validate_python(f"{m.group(1)}-{m.group(2)}")
             except ValidationError:
                 not_segments.append(m.group(0))
                 continue
@@ -254,22 +250,6 @@ def _details(st: State, label: str) -> tuple[Any, ...]:
             else:
                 values.append(_NONE)
         found = remember(cache, label, tuple(values))
-    return found
-
-
-_SEGMENT_CACHE_SIZE = 1024
-_segments: dict[str, str] = {}
-
-
-def _segment(text: str) -> str:
-    """``text`` as the case model's Segment (raises ValidationError when it is not one motion
-    segment). Valid segments are remembered: the same few levels recur in every extract."""
-    found = _segments.get(text)
-    if found is None:
-        found = _SEGMENT.validate_python(text)
-        if len(_segments) >= _SEGMENT_CACHE_SIZE:
-            _segments.clear()
-        _segments[text] = found
     return found
 
 

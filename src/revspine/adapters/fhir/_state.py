@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
 
+from revspine._memo import remember
 from revspine.adapters.fhir import _json as j
-from revspine.adapters.fhir._maps import Maps, load_maps, remember
+from revspine.adapters.fhir._maps import Maps, load_maps
 
 T = TypeVar("T")
 
@@ -120,23 +121,29 @@ class State:
                     self._index[f"{e.rtype}/{rid}"] = e.resource
         return self._index
 
-    def by_concept(self, memo: str, e: Entry, cc: Any, read: Callable[[State, Entry, Any], T]) -> T:
+    def by_concept(
+        self,
+        memo: str,
+        e: Entry,
+        cc: Any,
+        read: Callable[[State, Entry, Any], T],
+        given: tuple[Any, ...] = (),
+    ) -> T:
         """``read(self, e, cc)``: what a handler derives from the CodeableConcept ``cc`` of
-        ``e`` and the maps alone (``e`` only names the JSON path of an error).
+        ``e``, the maps and the hashable values ``given`` alone (``e`` only names the JSON path
+        of an error).
 
         For a concept of a common shape (:func:`~._json.simple_concept`) the result is
-        remembered in the maps' cache ``memo``, keyed by that shape: extracts repeat the same
-        few codes and texts in every record. Any other concept is read afresh, so its errors
-        are raised as ever."""
+        remembered in the maps' cache ``memo``, keyed by that shape and ``given``: extracts
+        repeat the same few codes and texts in every record. Any other concept is read afresh,
+        so its errors are raised as ever."""
         key = j.simple_concept(cc)
         if key is None:
             return read(self, e, cc)
-        cache = self.maps._memos.get(memo)
-        if cache is None:
-            cache = self.maps.memo(memo)
-        found: T | None = cache.get(key)
+        cache = self.maps.memo(memo)
+        found: T | None = cache.get((key, given))
         if found is None:
-            found = remember(cache, key, read(self, e, cc))
+            found = remember(cache, (key, given), read(self, e, cc))
         return found
 
     # -- bookkeeping ----------------------------------------------------------------------------
