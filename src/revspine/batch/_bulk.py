@@ -202,8 +202,9 @@ def evaluate_shard(
     writer = PartWriter(parts_dir, task.index)
     files = task.files
     done = 0
-    for pid in sorted(key.decode() for key in groups):
-        records = groups.pop(pid.encode())
+    for key in sorted(groups):  # UTF-8 bytes sort as their text does
+        pid = key.decode()
+        records = groups.pop(key)
         records.sort()  # by file and line (unique: the bytes never decide)
         items: list[Item] = [
             (Origin(files[f], line_no), orjson.loads(raw), None) for f, line_no, raw in records

@@ -53,6 +53,10 @@ OPTIMISATION_CODES: tuple[str, ...] = (
 )
 """Optimisation recommendation codes with their own ``opt_<code>`` column (rules/optimisation)."""
 TOP_CAUSES = 3
+# Column names of the per-item columns, built once (the row builder fills them per patient).
+_CAUSE_COLUMNS = tuple((f"cause_{i}", f"cause_{i}_likelihood") for i in range(1, TOP_CAUSES + 1))
+_WORKUP_COLUMNS = tuple((t, f"workup_{t}") for t in WORKUP_TESTS)
+_OPTIMISATION_COLUMNS = tuple((c, f"opt_{c}") for c in OPTIMISATION_CODES)
 
 
 def _columns() -> list[tuple[str, str]]:
@@ -67,12 +71,12 @@ def _columns() -> list[tuple[str, str]]:
         ("sex", "string"),
         ("disposition", "string"),
     ]
-    for i in range(1, TOP_CAUSES + 1):
-        cols += [(f"cause_{i}", "string"), (f"cause_{i}_likelihood", "string")]
+    for cause_col, likelihood_col in _CAUSE_COLUMNS:
+        cols += [(cause_col, "string"), (likelihood_col, "string")]
     cols.append(("red_flags", "strings"))
-    cols += [(f"workup_{t}", "bool") for t in WORKUP_TESTS]
+    cols += [(column, "bool") for _, column in _WORKUP_COLUMNS]
     cols += [("blocking_workup", "strings"), ("optimisation", "strings")]
-    cols += [(f"opt_{c}", "string") for c in OPTIMISATION_CODES]
+    cols += [(column, "string") for _, column in _OPTIMISATION_COLUMNS]
     cols += [
         ("smoking_status", "string"),
         ("rules_fired", "strings"),
@@ -88,9 +92,6 @@ def _columns() -> list[tuple[str, str]]:
 
 
 _COLUMNS = _columns()
-_CAUSE_COLUMNS = tuple((f"cause_{i}", f"cause_{i}_likelihood") for i in range(1, TOP_CAUSES + 1))
-_WORKUP_COLUMNS = tuple((t, f"workup_{t}") for t in WORKUP_TESTS)
-_OPTIMISATION_COLUMNS = tuple((c, f"opt_{c}") for c in OPTIMISATION_CODES)
 
 
 def column_kinds() -> list[tuple[str, str]]:

@@ -56,34 +56,22 @@ def _scan(
             value = values[name]
         except KeyError:
             value = getattr(model, name)
-        if value is None:
+        if value is None or _leaf(value, prefix, name, as_of, birth, problems):
             continue
-        if isinstance(value, date):
-            if value > as_of or (birth is not None and value < birth):
-                path = f"{prefix}.{name}" if prefix else name
-                problems.extend(_check_date(path, value, as_of, birth))
-        elif isinstance(value, float):
-            if not math.isfinite(value):
-                path = f"{prefix}.{name}" if prefix else name
-                problems.append(FieldProblem(path, f"{value} is not a finite number"))
-        elif isinstance(value, _SEQUENCES):
+        if isinstance(value, _SEQUENCES):
             if value:
-                _scan_value(value, f"{prefix}.{name}" if prefix else name, as_of, birth, problems)
+                _scan_value(value, _join(prefix, name), as_of, birth, problems)
         elif type(value) in _CHECKED_FIELDS or isinstance(value, BaseModel):
-            _scan(value, f"{prefix}.{name}" if prefix else name, as_of, birth, problems)
+            _scan(value, _join(prefix, name), as_of, birth, problems)
 
 
 def _scan_value(
     value: object, path: str, as_of: date, birth: date | None, problems: list[FieldProblem]
 ) -> None:
     """Check one value (a scalar, a model or a list of them) found at ``path``."""
-    if isinstance(value, date):
-        if value > as_of or (birth is not None and value < birth):
-            problems.extend(_check_date(path, value, as_of, birth))
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            problems.append(FieldProblem(path, f"{value} is not a finite number"))
-    elif isinstance(value, _SEQUENCES):
+    if _leaf(value, path, "", as_of, birth, problems):
+        return
+    if isinstance(value, _SEQUENCES):
         for i, item in enumerate(value):
             if type(item) in _CHECKED_FIELDS or isinstance(item, BaseModel):
                 _scan(item, f"{path}[{i}]", as_of, birth, problems)
@@ -91,6 +79,32 @@ def _scan_value(
                 _scan_value(item, f"{path}[{i}]", as_of, birth, problems)
     elif isinstance(value, BaseModel):
         _scan(value, path, as_of, birth, problems)
+
+
+def _leaf(
+    value: object,
+    prefix: str,
+    name: str,
+    as_of: date,
+    birth: date | None,
+    problems: list[FieldProblem],
+) -> bool:
+    """Check ``value`` if it is a date or a float (False otherwise), found at ``prefix.name``
+    (the path is only spelled out for a problem)."""
+    if isinstance(value, date):
+        if value > as_of or (birth is not None and value < birth):
+            problems.extend(_check_date(_join(prefix, name), value, as_of, birth))
+        return True
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            problems.append(FieldProblem(_join(prefix, name), f"{value} is not a finite number"))
+        return True
+    return False
+
+
+def _join(prefix: str, name: str) -> str:
+    """The path ``prefix.name`` (either part may be empty)."""
+    return f"{prefix}.{name}" if prefix and name else prefix or name
 
 
 _SEQUENCES = (list, tuple)
