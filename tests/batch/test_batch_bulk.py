@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from revspine import assess, load_knowledge
 from revspine.adapters.fhir import bundle_to_case
 from revspine.batch import BatchOptions, ResumeError, run_batch
+from revspine.batch.fhir_links import SHARED_TYPES
 from revspine.batch.rows import OPTIMISATION_CODES, WORKUP_TESTS
 from revspine.batch.synth import patient_bundle, synth_patient
 from revspine.cli.app import app
@@ -164,6 +165,38 @@ def test_interrupted_run_resumes_without_duplicates(
     done = run_batch(BatchOptions(**{**options.__dict__, "resume": True}))
     assert done.tasks_resumed == done.tasks and done.patients == clean_cohort.patients
     assert Run(out, done).files() == clean_run.files()
+
+
+def test_a_partition_that_did_not_finish_starts_again_from_empty_shards(
+    clean_cohort: Cohort, clean_run: Run, tmp_path: Path
+) -> None:
+    """Workers append to their own shard files; a partition that was interrupted (the work
+    manifest does not say ``partitioned``) must not leave lines that the next attempt appends to
+    again."""
+    out = tmp_path / "repartitioned"
+    options = BatchOptions(input=clean_cohort.path, out=out, as_of=AS_OF, workers=2, progress=False)
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(options, interrupt_after=1)
+    shards = out / ".work" / "shards"
+    routed = sum(p.read_bytes().count(b"\n") for p in shards.iterdir())
+    patient_lines = sum(
+        1
+        for f in clean_cohort.path.glob("*.ndjson")
+        if f.stem not in SHARED_TYPES
+        for line in f.read_bytes().splitlines()
+        if line.strip()
+    )
+    assert routed == patient_lines
+    work = out / ".work" / "manifest.json"
+    state = json.loads(work.read_text())
+    state |= {"partitioned": False, "done": {}}
+    work.write_text(json.dumps(state))
+    (shards / "s00000-1.tsv").write_bytes(b"stale\t0\t1\t{}\n")  # a process that died
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(BatchOptions(**{**options.__dict__, "resume": True}), interrupt_after=1)
+    assert sum(p.read_bytes().count(b"\n") for p in shards.iterdir()) == routed
+    summary = run_batch(BatchOptions(**{**options.__dict__, "resume": True}))
+    assert Run(out, summary).files() == clean_run.files()
 
 
 def test_synth_is_deterministic(clean_cohort: Cohort, tmp_path: Path) -> None:

@@ -3,13 +3,17 @@
 Phase 1 (:func:`partition_chunk`, run in parallel on byte ranges of the files): every line is
 decoded, routed to its patient (:func:`~revspine.batch.fhir_links.patient_key`) and appended to
 shard ``crc32(patient id) mod S`` as ``<patient id> TAB <file index> TAB <line> TAB <json>``.
-Lines that cannot be routed are errors; shared resources (Medication, Organization, …) go to
-one side file. Phase 2 (:func:`evaluate_shard`) reads one shard at a time, groups its lines by
+The process that routes a chunk appends to its own file of each shard
+(``s<shard>-<process id>.tsv``), so the shard bytes never travel between processes and no two
+processes write one file. Lines that cannot be routed are errors and shared resources
+(Medication, Organization, …) go to one side file: both are few, and go back to the main
+process. Phase 2 (:func:`evaluate_shard`) reads the files of one shard, groups their lines by
 patient and assesses each patient. Memory is bounded by the size of a shard, not of the input.
 """
 
 from __future__ import annotations
 
+import os
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -31,6 +35,7 @@ __all__ = [
     "load_shared",
     "partition_chunk",
     "plan_chunks",
+    "shard_files",
     "shard_of",
 ]
 
@@ -47,14 +52,15 @@ class ChunkTask:
     length: int
     first_line: int
     shards: int
+    shards_dir: str
 
 
 @dataclass
 class ChunkResult:
-    """Lines of a chunk, routed: bytes per shard, shared lines, errors."""
+    """A routed chunk: its patient lines are in the shard files; its shared lines and errors
+    are returned."""
 
     index: int
-    blobs: dict[int, bytes]
     shared: bytes
     errors: list[RecordError]
     patients: int
@@ -64,10 +70,10 @@ class ChunkResult:
 
 @dataclass(frozen=True)
 class ShardTask:
-    """Assess every patient of one shard file."""
+    """Assess every patient of one shard (its files: one per process that routed lines to it)."""
 
     index: int
-    path: str
+    paths: tuple[str, ...]
     files: tuple[str, ...]
     shared_path: str | None = None
 
@@ -77,8 +83,17 @@ def shard_of(patient_id: str, shards: int) -> int:
     return zlib.crc32(patient_id.encode()) % shards
 
 
+def shard_files(shards_dir: Path, shards: int) -> list[tuple[str, ...]]:
+    """The files of each shard, sorted (the names :func:`partition_chunk` writes)."""
+    found: list[list[str]] = [[] for _ in range(shards)]
+    for name in sorted(os.listdir(shards_dir)):
+        if name.startswith("s") and name.endswith(".tsv"):
+            found[int(name[1:].split("-", 1)[0])].append(str(shards_dir / name))
+    return [tuple(paths) for paths in found]
+
+
 def plan_chunks(
-    files: list[tuple[str, Path]], chunk_bytes: int, shards: int
+    files: list[tuple[str, Path]], chunk_bytes: int, shards: int, shards_dir: Path
 ) -> Iterator[ChunkTask]:
     """Split every file into chunks of about ``chunk_bytes`` that end at a line break, counting
     lines so each chunk knows its first line number."""
@@ -102,15 +117,27 @@ def plan_chunks(
                                 buf += more[: cut + 1]
                                 break
                             buf += more
-                yield ChunkTask(index, file_index, name, str(path), start, len(buf), line, shards)
+                yield ChunkTask(
+                    index,
+                    file_index,
+                    name,
+                    str(path),
+                    start,
+                    len(buf),
+                    line,
+                    shards,
+                    str(shards_dir),
+                )
                 index += 1
                 line += buf.count(b"\n")
                 start += len(buf)
 
 
 def partition_chunk(task: ChunkTask, strict: bool) -> ChunkResult:
-    """Route every line of a chunk (phase 1): decode it, find its patient, append it to the
-    patient's shard (the shard of each patient id is computed once per chunk)."""
+    """Route every line of a chunk (phase 1): decode it, find its patient, append it to this
+    process's file of the patient's shard (the shard of each patient id is computed once per
+    chunk). A file is appended to by one process only; an interrupted partition is started
+    again from an empty folder, so a partly written file is never read."""
     with open(task.path, "rb") as fh:
         fh.seek(task.start)
         data = fh.read(task.length)
@@ -120,41 +147,43 @@ def partition_chunk(task: ChunkTask, strict: bool) -> ChunkResult:
     patients = lines = 0
     prefix_tail = b"\t%d\t" % task.file_index
     shards, first_line = task.shards, task.first_line
-    shard_of_key: dict[str, int] = {}
+    # per patient id: its record prefix and its shard's list (worked out once per chunk)
+    routes: dict[str, tuple[bytes, list[bytes]]] = {}
+    loads, patient_key, bad_record = orjson.loads, fhir_links.patient_key, fhir_links.BadRecord
     for offset, raw in enumerate(data.split(b"\n")):
         raw = raw.rstrip(b"\r")
-        if not raw.strip():
+        if not raw or raw.isspace():
             continue
         lines += 1
-        line_no = first_line + offset
         try:
-            resource = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            origin = Origin(task.file, line_no)  # only a refused line needs its origin
-            errors.append(RecordError.at(origin, "json", f"not valid JSON: {exc}"))
-            if strict:
-                break
-            continue
-        try:
-            kind, key = fhir_links.patient_key(resource)
-        except fhir_links.BadRecord as exc:
-            origin = Origin(task.file, line_no)
-            errors.append(RecordError.at(origin, exc.kind, exc.reason, resource=_ref(resource)))
+            resource = loads(raw)
+            kind, key = patient_key(resource)
+        except (orjson.JSONDecodeError, bad_record) as exc:
+            # only a refused line needs its origin
+            origin = Origin(task.file, first_line + offset)
+            if isinstance(exc, orjson.JSONDecodeError):
+                errors.append(RecordError.at(origin, "json", f"not valid JSON: {exc}"))
+            else:
+                error = RecordError.at(origin, exc.kind, exc.reason, resource=_ref(resource))
+                errors.append(error)
             if strict:
                 break
             continue
         if kind == "shared":
-            shared.append(b"%d\t%d\t" % (task.file_index, line_no) + raw + b"\n")
+            shared.append(b"%d\t%d\t" % (task.file_index, first_line + offset) + raw + b"\n")
             continue
+        route = routes.get(key)
+        if route is None:
+            records = parts.setdefault(shard_of(key, shards), [])
+            route = routes[key] = (key.encode() + prefix_tail, records)
         patients += resource.get("resourceType") == "Patient"
-        shard = shard_of_key.get(key)
-        if shard is None:
-            shard = shard_of_key[key] = shard_of(key, shards)
-        record = key.encode() + prefix_tail + b"%d\t" % line_no + raw + b"\n"
-        parts.setdefault(shard, []).append(record)
+        route[1].extend((route[0], b"%d\t" % (first_line + offset), raw, b"\n"))
+    pid = os.getpid()
+    for shard, records in parts.items():
+        with open(os.path.join(task.shards_dir, f"s{shard:05d}-{pid}.tsv"), "ab") as fh:
+            fh.write(b"".join(records))
     return ChunkResult(
         task.index,
-        {k: b"".join(v) for k, v in parts.items()},
         b"".join(shared),
         errors,
         patients,
@@ -192,13 +221,14 @@ def evaluate_shard(
 ) -> PartWriter:
     """Assess every patient of a shard (phase 2) and write its part."""
     groups: dict[bytes, list[tuple[int, int, bytes]]] = {}
-    with open(task.path, "rb") as fh:
-        for line in fh:
-            key, file_index, line_no, raw = line.rstrip(b"\n").split(b"\t", 3)
-            records = groups.get(key)
-            if records is None:
-                records = groups[key] = []
-            records.append((int(file_index), int(line_no), raw))
+    for path in task.paths:
+        with open(path, "rb") as fh:
+            for line in fh:
+                key, file_index, line_no, raw = line.rstrip(b"\n").split(b"\t", 3)
+                records = groups.get(key)
+                if records is None:
+                    records = groups[key] = []
+                records.append((int(file_index), int(line_no), raw))
     writer = PartWriter(parts_dir, task.index)
     files = task.files
     done = 0

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from revspine._memo import remember
+
 __all__ = [
     "SHARED_TYPES",
     "BadRecord",
@@ -67,7 +69,18 @@ def typed_key(ref: str, rtype: str) -> str | None:
     return f"{rtype}/{rid}" if _ID_RE.match(rid) else None
 
 
+_PATIENT_IDS: dict[str, str] = {}
+"""Remembered patient ids of references (every resource of a patient repeats its reference)."""
+
+
 def _patient_id(ref: str) -> str:
+    rid = _PATIENT_IDS.get(ref)
+    if rid is None:
+        rid = remember(_PATIENT_IDS, ref, _parse_patient_id(ref))
+    return rid
+
+
+def _parse_patient_id(ref: str) -> str:
     if ref.startswith("urn:uuid:"):
         rid = ref[9:]
         if _ID_RE.match(rid):

@@ -31,7 +31,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from revspine.batch._bulk import ChunkResult, ShardTask, plan_chunks
+from revspine.batch._bulk import ChunkResult, ShardTask, plan_chunks, shard_files
 from revspine.batch._merge import OUTPUTS, merge_parts
 from revspine.batch._merge import warm_up as merge_warm_up
 from revspine.batch._parts import atomic_write
@@ -583,43 +583,33 @@ def _bulk_tasks(
         work.shards.mkdir(parents=True)
         progress.phase("partition", size, "bytes")
         patients = [0]
-        handles = [open(_shard_path(work, i), "wb") for i in range(shards)]  # noqa: SIM115
-        try:
-            with (
-                open(work.partition_errors, "wb") as errors,
-                open(work.shared, "wb") as shared,
-            ):
+        with (
+            open(work.partition_errors, "wb") as errors,
+            open(work.shared, "wb") as shared,
+        ):
 
-                def write(result: TaskResult) -> None:
-                    chunk_result: ChunkResult | None = result.chunk
-                    assert chunk_result is not None
-                    if options.strict and result.first_error is not None:
-                        raise StrictStop(result.first_error)
-                    for shard, blob in chunk_result.blobs.items():
-                        handles[shard].write(blob)
-                    shared.write(chunk_result.shared)
-                    for e in chunk_result.errors:
-                        errors.write(e.to_json() + b"\n")
-                    patients[0] += chunk_result.patients
-                    progress.advance(chunk_result.size)
+            def write(result: TaskResult) -> None:
+                chunk_result: ChunkResult | None = result.chunk
+                assert chunk_result is not None
+                if options.strict and result.first_error is not None:
+                    raise StrictStop(result.first_error)
+                shared.write(chunk_result.shared)
+                for e in chunk_result.errors:
+                    errors.write(e.to_json() + b"\n")
+                patients[0] += chunk_result.patients
+                progress.advance(chunk_result.size)
 
-                pool.run(plan_chunks(source.files, chunk, shards), write, ordered=True)
-        finally:
-            for handle in handles:
-                handle.close()
+            tasks = plan_chunks(source.files, chunk, shards, work.shards)
+            pool.run(tasks, write, ordered=True)
         progress.finish()
         work.state |= {"partitioned": True, "shards": shards, "patients": patients[0]}
         work.save()
     shards = int(work.state["shards"])
     shared_path = str(work.shared) if work.shared.stat().st_size else None
-    tasks: list[Task] = [
-        ShardTask(i, str(_shard_path(work, i)), names, shared_path) for i in range(shards)
-    ]
-    return tasks, int(work.state["patients"])
-
-
-def _shard_path(work: _Work, index: int) -> Path:
-    return work.shards / f"shard-{index:05d}.tsv"
+    return [
+        ShardTask(i, paths, names, shared_path)
+        for i, paths in enumerate(shard_files(work.shards, shards))
+    ], int(work.state["patients"])
 
 
 def _bundle_tasks(source: _Input, options: BatchOptions) -> tuple[Iterator[Task], int]:
