@@ -11,6 +11,10 @@ records) it measures, each in a fresh process:
   the largest single process (``ru_maxrss`` of ``RUSAGE_CHILDREN`` in a wrapper process) and the
   whole process tree (``VmRSS`` of the batch process and its workers summed, sampled from
   ``/proc`` every 50 ms);
+* **CPU per patient** — the CPU time of the run (the main process and the tasks in the workers,
+  from ``manifest.json``) per patient: what a patient costs whatever the number of cores. With
+  it, the cores at which the all-cores rate would reach the target if it scaled linearly (a
+  projection: only the cores of this machine are measured);
 * **Spark local** — :mod:`revspine.batch.spark` with ``local[N]`` on the smallest cohort: wall
   time with and without the session start.
 
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import subprocess
@@ -63,6 +68,7 @@ class Measure:
     peak_process_mib: float = 0.0
     peak_tree_mib: float = 0.0
     assess_seconds: float | None = None
+    cpu_seconds: float = 0.0
 
 
 def _tree_rss_kib(root: int) -> int:
@@ -147,6 +153,7 @@ def _batch(folder: Path, out: Path, workers: int) -> Measure:
     )
     manifest = json.loads((out / "manifest.json").read_text())
     m.assess_seconds = manifest["timings"]["assess"]
+    m.cpu_seconds = sum(manifest["cpu_seconds"].values())
     return m
 
 
@@ -194,7 +201,8 @@ def main(argv: list[str] | None = None) -> None:
             decode_rate = n / decode_s
             rows.append(
                 f"| {n:,} | decode (orjson, 1 process) | {decode_s:.2f} | {decode_rate:,.0f} | - "
-                f"| {size / decode_s / 1e6:,.0f} MB/s, {lines:,} lines, {size / 1e6:,.0f} MB | - | - |"
+                f"| {size / decode_s / 1e6:,.0f} MB/s, {lines:,} lines, {size / 1e6:,.0f} MB "
+                f"| {decode_s / n * 1e6:,.0f} | - | - |"
             )
             runs = [args.workers] if n > args.single_max else [1, args.workers]
             for workers in dict.fromkeys(runs):
@@ -202,22 +210,31 @@ def main(argv: list[str] | None = None) -> None:
                 rate = n / m.seconds
                 assess_rate = n / m.assess_seconds if m.assess_seconds else 0.0
                 label = "batch, 1 worker" if workers == 1 else f"batch, {workers} workers"
+                cpu_us = m.cpu_seconds / n * 1e6
                 rows.append(
                     f"| {n:,} | {label} | {m.seconds:.2f} | {rate:,.0f} | {assess_rate:,.0f} "
-                    f"| {rate / decode_rate:.1%} of decode | {m.peak_process_mib:,.0f} "
-                    f"| {m.peak_tree_mib:,.0f} |"
+                    f"| {rate / decode_rate:.1%} of decode | {cpu_us:,.0f} "
+                    f"| {m.peak_process_mib:,.0f} | {m.peak_tree_mib:,.0f} |"
                 )
-                summary.append(
+                met = rate / decode_rate >= DECODE_TARGET
+                line = (
                     f"- {n:,} patients, {label}: {rate:,.0f} patients/s end to end = "
                     f"{rate / decode_rate:.1%} of decode (target ≥ {DECODE_TARGET:.0%}: "
-                    f"{'met' if rate / decode_rate >= DECODE_TARGET else 'not met'})"
+                    f"{'met' if met else 'not met'})"
                 )
+                if not met and workers > 1:
+                    cores = math.ceil(DECODE_TARGET * decode_rate * m.cpu_seconds / n)
+                    line += (
+                        f"; at {cpu_us:,.0f} µs of CPU per patient, linear scaling would reach "
+                        f"it from {cores} cores (a projection)"
+                    )
+                summary.append(line)
         if not args.no_spark:
             n = sizes[0]
             total, job = _spark(data / f"synth-{n}", scratch / "spark", args.workers)
             rows.append(
                 f"| {n:,} | Spark local[{args.workers}] (mapInArrow) | {total:.2f} | {n / total:,.0f} "
-                f"| {n / job:,.0f} (without session start) | - | - | - |"
+                f"| {n / job:,.0f} (without session start) | - | - | - | - |"
             )
     print(
         f"- Machine: {os.cpu_count()} CPUs, {platform.machine()}, "
@@ -227,9 +244,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(
         "| patients | run | seconds | patients/s (end to end) | patients/s (assess phase) "
-        "| note | peak RSS, largest process (MiB) | peak RSS, process tree (MiB) |"
+        "| note | CPU per patient (µs) | peak RSS, largest process (MiB) "
+        "| peak RSS, process tree (MiB) |"
     )
-    print("|---:|---|---:|---:|---:|---|---:|---:|")
+    print("|---:|---|---:|---:|---:|---|---:|---:|---:|")
     print("\n".join(rows))
     print()
     print("\n".join(summary))

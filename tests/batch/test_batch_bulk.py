@@ -135,6 +135,9 @@ def test_rerun_is_byte_identical_whatever_the_workers(
     b = json.loads((again.out / "manifest.json").read_text())
     assert a["outputs"] == b["outputs"]
     assert not (again.out / ".work").exists()
+    # The run's CPU cost: with workers, the tasks' CPU is theirs; with one, all of it is here.
+    assert a["cpu_seconds"]["workers"] > a["cpu_seconds"]["main"] > 0
+    assert b["cpu_seconds"]["workers"] == 0 and b["cpu_seconds"]["main"] > 0
 
 
 def test_interrupted_run_resumes_without_duplicates(

@@ -3,6 +3,8 @@ task dispatcher. The same functions run in the main process when ``--workers 1``
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -46,6 +48,10 @@ class TaskResult:
     errors: int
     first_error: RecordError | None
     chunk: ChunkResult | None = None
+    cpu_seconds: float = 0.0
+    """CPU time the task took in its process (for the run's CPU cost per patient)."""
+    pid: int = 0
+    """The process that ran the task."""
 
 
 class _State:
@@ -77,6 +83,14 @@ def set_progress(callback: Callable[[int], None]) -> None:
 
 def run_task(task: Task) -> TaskResult:
     """Run one task in this process."""
+    started = time.process_time()
+    result = _run(task)
+    result.cpu_seconds = time.process_time() - started
+    result.pid = os.getpid()
+    return result
+
+
+def _run(task: Task) -> TaskResult:
     config, ctx = _State.config, _State.ctx
     assert config is not None and ctx is not None, "init_worker was not called"
     if isinstance(task, ChunkTask):

@@ -269,6 +269,9 @@ class _Pool:
         self._starting: threading.Thread | None = None
         self._start_error: BaseException | None = None
         self._here = workers == 1  # this process can run tasks (init_worker was called)
+        self.worker_cpu = 0.0
+        """CPU seconds of the tasks that ran in worker processes (this process's own CPU is
+        its ``time.process_time()``)."""
         if workers > 1:
             mp = _context()
             self.updates = mp.Queue()
@@ -373,6 +376,8 @@ class _Pool:
                 continue
             if isinstance(item, BaseException):
                 raise item
+            if item.pid != os.getpid():
+                self.worker_cpu += item.cpu_seconds
             self._drain()
             if not ordered:
                 outstanding -= 1
@@ -391,7 +396,7 @@ def run_batch(options: BatchOptions, *, interrupt_after: int | None = None) -> B
     from revspine import __version__
     from revspine.knowledge import load_knowledge
 
-    started, clock = _now(), time.perf_counter()
+    started, clock, cpu = _now(), time.perf_counter(), time.process_time()
     workers = max(1, options.workers or default_workers())
     _start_workers_early(workers)
     kind, files = detect_input(options.input, options.input_format)
@@ -476,6 +481,7 @@ def run_batch(options: BatchOptions, *, interrupt_after: int | None = None) -> B
     mark = time.perf_counter()
     merged = merge_parts(parts, work.parts, out, extra)
     timings["merge"] = time.perf_counter() - mark
+    cpu_seconds = {"main": time.process_time() - cpu, "workers": pool.worker_cpu}
     summary = BatchSummary(
         input_kind=kind,
         patients=merged.patients,
@@ -496,6 +502,7 @@ def run_batch(options: BatchOptions, *, interrupt_after: int | None = None) -> B
         "finished": _now(),
         "seconds": summary.seconds,
         "timings": {k: round(v, 3) for k, v in timings.items()},
+        "cpu_seconds": {k: round(v, 3) for k, v in cpu_seconds.items()},
         "workers": workers,
         "input": {"path": str(options.input), "kind": kind, "files": [n for n, _ in files]},
         "options": {
