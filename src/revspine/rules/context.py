@@ -100,6 +100,8 @@ _SECTIONS = tuple(
         ("exam", Exam),
     ]
 )
+#: Every path of ``_SECTIONS`` as unknown.
+_UNKNOWN_SECTIONS: dict[str, Any] = dict.fromkeys(p for _, paths, _ in _SECTIONS for p in paths)
 
 
 _LAB_PLAUSIBILITY = {
@@ -223,13 +225,11 @@ class _CaseReads(dict[str, Any]):
     __slots__ = ("case",)
 
     def __init__(self, case: Case) -> None:
-        super().__init__()
+        super().__init__(_UNKNOWN_SECTIONS)  # a copy of a dict is cheaper than its inserts
         self.case = case
         for head, paths, read in _SECTIONS:
             section = getattr(case, head)
-            if section is None:  # an unrecorded section (e.g. no exam): all unknown
-                self.update(dict.fromkeys(paths))
-            else:
+            if section is not None:  # else (e.g. no exam) its fields stay unknown
                 self.update(zip(paths, read(section), strict=True))
         if case.symptoms.red_flag_screen_negative:
             for path in SCREENED_RED_FLAGS:
