@@ -12,6 +12,7 @@ from datetime import date
 from operator import attrgetter
 from typing import Any
 
+from revspine._memo import remember
 from revspine.domain.assessment import (
     Fact,
     Finding,
@@ -44,6 +45,26 @@ _missing_data = trusted_maker(MissingData)
 _red_flag = trusted_maker(RedFlag)
 _recommendation = trusted_maker(Recommendation)
 _new_finding = trusted_maker(Finding)
+
+#: Output items that are the same in every assessment that emits them, made once and shared
+#: between assessments (bounded memos): a fact recorded as unknown, a fact recorded as True, a
+#: missing-data entry (field, why, rule id). Sharing is safe because output items are never
+#: changed once made (rules and the engine make new ones instead, e.g. ``model_copy``); it
+#: saves building ~20 identical objects per assessment (and the garbage collector tracking them).
+_UNKNOWN_FACTS: dict[str, Fact] = {}
+_TRUE_FACTS: dict[str, Fact] = {}
+_MISSING_DATA: dict[tuple[str, str, str], MissingData] = {}
+
+
+def _shared_fact(path: str, value: bool | None) -> Fact:
+    """The shared ``Fact(field=path, value=value)`` for a value of None or True (one memo per
+    value, never keyed by the value itself: ``True == 1``)."""
+    memo = _UNKNOWN_FACTS if value is None else _TRUE_FACTS
+    found = memo.get(path)
+    if found is None:
+        found = remember(memo, path, _fact({"field": path, "value": value}))
+    return found
+
 
 #: Red-flag symptoms that a recorded negative red-flag screen covers.
 SCREENED_RED_FLAGS = frozenset(
@@ -467,7 +488,10 @@ class Ctx:
     # -- reading helpers --------------------------------------------------------------------
     def fact(self, path: str) -> Fact:
         """A case field as a Fact, its value as :meth:`get` reads it."""
-        return _fact({"field": path, "value": self._got[path]})
+        value = self._got[path]
+        if value is None or value is True:
+            return _shared_fact(path, value)
+        return _fact({"field": path, "value": value})
 
     def get(self, path: str) -> Any:
         """A case field's value (None when unknown). A red-flag symptom left unrecorded reads as
@@ -480,7 +504,7 @@ class Ctx:
         facts: list[Fact] = []
         for p in paths:
             if got[p] is True:
-                facts.append(_fact({"field": p, "value": True}))
+                facts.append(_shared_fact(p, True))
         return facts
 
     def latest(self, test: str) -> LabValue | None:
@@ -576,7 +600,15 @@ class Ctx:
         rule_id, missing = self.rule_id, self.out.missing
         key = (path, rule_id)
         if key not in missing:
-            missing[key] = _missing_data({"field": path, "why": why, "rule_id": rule_id})
+            shared = (path, why, rule_id)
+            item = _MISSING_DATA.get(shared)
+            if item is None:
+                item = remember(
+                    _MISSING_DATA,
+                    shared,
+                    _missing_data({"field": path, "why": why, "rule_id": rule_id}),
+                )
+            missing[key] = item
 
     def unknown(self, *paths: str, why: str) -> list[str]:
         """Record every path among ``paths`` that is unknown; return them."""
@@ -715,7 +747,9 @@ def _finding(text: str, strength: str, rule_id: str, facts: list[Fact]) -> Findi
 
 def make_fact(path: str, value: Any) -> Fact:
     """``Fact(field=path, value=value)`` (``None``: unknown), built without re-validation like
-    every fact the context emits."""
+    every fact the context emits (a shared one for None, see ``_shared_fact``)."""
+    if value is None:
+        return _shared_fact(path, None)
     return _fact({"field": path, "value": value})
 
 
