@@ -6,11 +6,13 @@ Rules read the case only through this context so that "unknown" stays unknown: h
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from operator import attrgetter
 from typing import Any
 
+from revspine._memo import remember
 from revspine.domain.assessment import (
     Fact,
     Finding,
@@ -20,7 +22,18 @@ from revspine.domain.assessment import (
     Warning,
     trusted_maker,
 )
-from revspine.domain.case import Case, ImagingStudy, LabResult, Surgery, vertebra_index
+from revspine.domain.case import (
+    Case,
+    Comorbidities,
+    Exam,
+    ImagingStudy,
+    LabResult,
+    Patient,
+    Psychosocial,
+    Surgery,
+    Symptoms,
+    vertebra_index,
+)
 from revspine.domain.units import to_canonical
 from revspine.knowledge import Knowledge
 
@@ -32,6 +45,26 @@ _missing_data = trusted_maker(MissingData)
 _red_flag = trusted_maker(RedFlag)
 _recommendation = trusted_maker(Recommendation)
 _new_finding = trusted_maker(Finding)
+
+#: Output items that are the same in every assessment that emits them, made once and shared
+#: between assessments (bounded memos): a fact recorded as unknown, a fact recorded as True, a
+#: missing-data entry (field, why, rule id). Sharing is safe because output items are never
+#: changed once made (rules and the engine make new ones instead, e.g. ``model_copy``); it
+#: saves building ~20 identical objects per assessment (and the garbage collector tracking them).
+_UNKNOWN_FACTS: dict[str, Fact] = {}
+_TRUE_FACTS: dict[str, Fact] = {}
+_MISSING_DATA: dict[tuple[str, str, str], MissingData] = {}
+
+
+def _shared_fact(path: str, value: bool | None) -> Fact:
+    """The shared ``Fact(field=path, value=value)`` for a value of None or True (one memo per
+    value, never keyed by the value itself: ``True == 1``)."""
+    memo = _UNKNOWN_FACTS if value is None else _TRUE_FACTS
+    found = memo.get(path)
+    if found is None:
+        found = remember(memo, path, _fact({"field": path, "value": value}))
+    return found
+
 
 #: Red-flag symptoms that a recorded negative red-flag screen covers.
 SCREENED_RED_FLAGS = frozenset(
@@ -63,6 +96,33 @@ _PATHS: dict[str, tuple[str, tuple[str, ...], bool]] = {}
 def _split(path: str) -> tuple[str, tuple[str, ...], bool]:
     head, *rest = path.split(".")
     return head, tuple(rest), path in SCREENED_RED_FLAGS
+
+
+def _section(
+    head: str, model: type[Any]
+) -> tuple[str, tuple[str, ...], Callable[[Any], tuple[Any, ...]]]:
+    names = tuple(model.model_fields)
+    if len(names) < 2:  # attrgetter of one name returns the value itself, not a 1-tuple
+        raise ValueError(f"section {head} needs at least two fields")
+    return head, tuple(f"{head}.{n}" for n in names), attrgetter(*names)
+
+
+#: The case sections whose fields rules read one by one (``ctx.get("symptoms.fever")``): each as
+#: its name, the case paths of its fields and a reader of all their values at once. Every case
+#: has most of these fields read, so :class:`_CaseReads` reads whole sections up front: one
+#: attrgetter call per section instead of one memo miss per path (about 50 per case).
+_SECTIONS = tuple(
+    _section(head, model)
+    for head, model in [
+        ("patient", Patient),
+        ("symptoms", Symptoms),
+        ("comorbidities", Comorbidities),
+        ("psychosocial", Psychosocial),
+        ("exam", Exam),
+    ]
+)
+#: Every path of ``_SECTIONS`` as unknown.
+_UNKNOWN_SECTIONS: dict[str, Any] = dict.fromkeys(p for _, paths, _ in _SECTIONS for p in paths)
 
 
 _LAB_PLAUSIBILITY = {
@@ -179,14 +239,23 @@ def _lab_order(v: LabValue) -> tuple[bool, date]:
 
 
 class _CaseReads(dict[str, Any]):
-    """Case fields read so far, by path (a memo: rules never change the case); a path not read
-    yet is read from the case (see :meth:`Ctx.get`)."""
+    """Case fields by path (a memo: rules never change the case), starting with every field of
+    the sections in ``_SECTIONS``; any other path is read from the case when first asked for
+    (see :meth:`Ctx.get`). Both ways give the same value for a path."""
 
     __slots__ = ("case",)
 
     def __init__(self, case: Case) -> None:
-        super().__init__()
+        super().__init__(_UNKNOWN_SECTIONS)  # a copy of a dict is cheaper than its inserts
         self.case = case
+        for head, paths, read in _SECTIONS:
+            section = getattr(case, head)
+            if section is not None:  # else (e.g. no exam) its fields stay unknown
+                self.update(zip(paths, read(section), strict=True))
+        if case.symptoms.red_flag_screen_negative:
+            for path in SCREENED_RED_FLAGS:
+                if self[path] is None:
+                    self[path] = False
 
     def __missing__(self, path: str) -> Any:
         spec = _PATHS.get(path)
@@ -419,7 +488,10 @@ class Ctx:
     # -- reading helpers --------------------------------------------------------------------
     def fact(self, path: str) -> Fact:
         """A case field as a Fact, its value as :meth:`get` reads it."""
-        return _fact({"field": path, "value": self._got[path]})
+        value = self._got[path]
+        if value is None or value is True:
+            return _shared_fact(path, value)
+        return _fact({"field": path, "value": value})
 
     def get(self, path: str) -> Any:
         """A case field's value (None when unknown). A red-flag symptom left unrecorded reads as
@@ -432,7 +504,7 @@ class Ctx:
         facts: list[Fact] = []
         for p in paths:
             if got[p] is True:
-                facts.append(_fact({"field": p, "value": True}))
+                facts.append(_shared_fact(p, True))
         return facts
 
     def latest(self, test: str) -> LabValue | None:
@@ -528,7 +600,15 @@ class Ctx:
         rule_id, missing = self.rule_id, self.out.missing
         key = (path, rule_id)
         if key not in missing:
-            missing[key] = _missing_data({"field": path, "why": why, "rule_id": rule_id})
+            shared = (path, why, rule_id)
+            item = _MISSING_DATA.get(shared)
+            if item is None:
+                item = remember(
+                    _MISSING_DATA,
+                    shared,
+                    _missing_data({"field": path, "why": why, "rule_id": rule_id}),
+                )
+            missing[key] = item
 
     def unknown(self, *paths: str, why: str) -> list[str]:
         """Record every path among ``paths`` that is unknown; return them."""
@@ -667,7 +747,9 @@ def _finding(text: str, strength: str, rule_id: str, facts: list[Fact]) -> Findi
 
 def make_fact(path: str, value: Any) -> Fact:
     """``Fact(field=path, value=value)`` (``None``: unknown), built without re-validation like
-    every fact the context emits."""
+    every fact the context emits (a shared one for None, see ``_shared_fact``)."""
+    if value is None:
+        return _shared_fact(path, None)
     return _fact({"field": path, "value": value})
 
 
