@@ -71,3 +71,22 @@ def test_shared_facts_keep_their_value() -> None:
     one = ctx.fact("psychosocial.phq9_item9")
     assert one.value == 1 and type(one.value) is int
     assert ctx.fact("symptoms.chills").value is None
+
+
+def test_items_shared_between_assessments_cannot_be_changed() -> None:
+    """Two patients' assessments share identical facts and missing-data entries: changing one
+    through an assessment must be impossible, or it would change the other patient's too."""
+    from pydantic import ValidationError
+
+    from revspine.engine import assess
+
+    kb = load_knowledge()
+    a, b = (assess(load_case(p), kb, AS_OF) for p in EXAMPLES[:2])
+    shared = {id(m) for m in a.missing_data} & {id(m) for m in b.missing_data}
+    assert shared, "the examples share no missing-data entry: pick others"
+    item = next(m for m in a.missing_data if id(m) in shared)
+    with pytest.raises(ValidationError, match="frozen"):
+        item.why = "changed"
+    fact = make_fact("symptoms.fever", None)
+    with pytest.raises(ValidationError, match="frozen"):
+        fact.value = True

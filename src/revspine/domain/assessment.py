@@ -128,7 +128,15 @@ def _fill(obj: _M, values: dict[str, Any], fields_set: set[str]) -> _M:
     return obj
 
 
-class Fact(_Out):
+class _Shared(_Out):
+    """An output item the engine may share between assessments (one instance for every
+    identical item): frozen, so that no consumer can change one patient's item through
+    another's assessment."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class Fact(_Shared):
     """One patient fact a rule used: the case field path and its value (``null`` = unknown)."""
 
     field: str
@@ -195,7 +203,7 @@ class Recommendation(_Out):
     unverified: bool = Field(False, description="Relies on a fact REFERENCE.md marks unverified.")
 
 
-class MissingData(_Out):
+class MissingData(_Shared):
     """An input that was unknown and mattered to a rule."""
 
     field: str

@@ -48,8 +48,8 @@ _new_finding = trusted_maker(Finding)
 
 #: Output items that are the same in every assessment that emits them, made once and shared
 #: between assessments (bounded memos): a fact recorded as unknown, a fact recorded as True, a
-#: missing-data entry (field, why, rule id). Sharing is safe because output items are never
-#: changed once made (rules and the engine make new ones instead, e.g. ``model_copy``); it
+#: missing-data entry (field, why, rule id). Sharing is safe because ``Fact`` and ``MissingData``
+#: are frozen models (an assignment raises; rules and the engine make new items instead); it
 #: saves building ~20 identical objects per assessment (and the garbage collector tracking them).
 _UNKNOWN_FACTS: dict[str, Fact] = {}
 _TRUE_FACTS: dict[str, Fact] = {}
