@@ -107,8 +107,13 @@ def evaluate_fhir(
 
     ordered = sorted(items, key=_item_order)
     if canonical_refs:
+        reference = f"Patient/{patient_id}"
         for _, resource, _ in ordered:
-            fhir_links.set_patient_reference(resource, patient_id)
+            subject = resource.get("subject")
+            # Fast path for the usual record, whose subject already is the canonical reference
+            # (set_patient_reference would find it so and change nothing).
+            if type(subject) is not dict or subject.get("reference") != reference:
+                fhir_links.set_patient_reference(resource, patient_id)
     ordered += _referenced_medications(ordered, ctx.shared)
     anchor = next(
         (o for o, r, _ in ordered if r.get("resourceType") == "Patient"),
@@ -120,7 +125,10 @@ def evaluate_fhir(
         bundle = {
             "resourceType": "Bundle",
             "type": "collection",
-            "entry": [_entry(r, full) for _, r, full in ordered],
+            "entry": [
+                {"fullUrl": full, "resource": r} if full else {"resource": r}
+                for _, r, full in ordered
+            ],
         }
         try:
             result = bundle_to_case(bundle, as_of=as_of)
@@ -234,15 +242,13 @@ def _item_order(item: Item) -> tuple[bool, str, int | None, int | None]:
     return resource.get("resourceType") != "Patient", origin.file, origin.line, origin.entry
 
 
-def _entry(resource: dict[str, Any], full_url: str | None) -> dict[str, Any]:
-    return {"fullUrl": full_url, "resource": resource} if full_url else {"resource": resource}
-
-
 def _referenced_medications(items: list[Item], shared: SharedIndex) -> list[Item]:
     if not shared.medications:
         return []
     found: dict[str, Item] = {}
     for _, r, _ in items:
+        if "medicationReference" not in r:  # most records: nothing to look up
+            continue
         ref = fhir_links.reference(r.get("medicationReference"))
         key = fhir_links.typed_key(ref, "Medication") if ref else None
         if key and key in shared.medications:
