@@ -27,6 +27,7 @@ from revspine.batch.records import Origin, RecordError
 from revspine.batch.rows import assessment_row
 
 if TYPE_CHECKING:
+    from revspine.domain.assessment import Assessment
     from revspine.domain.case import Case
     from revspine.knowledge import Knowledge
 
@@ -35,6 +36,7 @@ __all__ = [
     "Item",
     "Outcome",
     "SharedIndex",
+    "assessment_json",
     "assessment_line",
     "evaluate_fhir",
     "evaluate_native",
@@ -215,23 +217,26 @@ def _assess(
         import_warnings=import_warnings,
     )
     return Outcome(
-        patient_id,
-        row,
-        assessment_line(patient_id, assessment.model_dump_json(by_alias=True)),
-        errors,
+        patient_id, row, assessment_line(patient_id, assessment_json(assessment)), errors
     )
 
 
-def assessment_line(patient_id: str, assessment_json: str) -> bytes:
-    """One line of ``assessments.jsonl``: ``{"patient_id": …, "assessment": {…}}``."""
+def assessment_json(assessment: Assessment) -> bytes:
+    """``assessment.model_dump_json(by_alias=True)`` as the UTF-8 bytes pydantic's serializer
+    makes (``model_dump_json`` is this call decoded to a str, which the line encodes again)."""
+    return assessment.__pydantic_serializer__.to_json(assessment, by_alias=True)
+
+
+def assessment_line(patient_id: str, assessment_json: str | bytes) -> bytes:
+    """One line of ``assessments.jsonl``: ``{"patient_id": …, "assessment": {…}}``, from the
+    assessment's JSON (:func:`assessment_json`, or a ``model_dump_json`` str)."""
     import orjson
 
-    return (
-        b'{"patient_id":'
-        + orjson.dumps(patient_id)
-        + b',"assessment":'
-        + assessment_json.encode()
-        + b"}"
+    if isinstance(assessment_json, str):
+        assessment_json = assessment_json.encode()
+    # one join: the assessment JSON (kilobytes) is copied once
+    return b"".join(
+        (b'{"patient_id":', orjson.dumps(patient_id), b',"assessment":', assessment_json, b"}")
     )
 
 
