@@ -37,11 +37,7 @@ def condition(st: State, e: Entry) -> None:
     verification = j.status_of(r, "verificationStatus", e)
     clinical = j.status_of(r, "clinicalStatus", e)
     plan = st.by_concept(
-        "Condition.plan",
-        e,
-        r.get("code"),
-        lambda st, e, cc: _condition_plan(st, e, cc, verification, clinical),
-        (verification, clinical),
+        "Condition.plan", e, r.get("code"), _condition_plan, (verification, clinical)
     )
     for op, a, b in plan:
         if op == _FLAG:
