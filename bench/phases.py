@@ -52,7 +52,7 @@ def _load(folder: Path) -> tuple[list[tuple[str, list[bytes]]], float]:
 def main(argv: list[str] | None = None) -> None:
     """Print the per-patient cost of each phase."""
     from revspine.adapters.fhir import bundle_to_case
-    from revspine.batch.evaluate import assessment_line
+    from revspine.batch.evaluate import assessment_json, assessment_line
     from revspine.batch.rows import assessment_row
     from revspine.domain.checks import check_case
     from revspine.engine import assess
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
         result = assess(case, kb, AS_OF)
         t3 = clock()
         assessment_row(pid, case, result, input_errors=0, import_warnings=0)
-        assessment_line(pid, result.model_dump_json(by_alias=True))
+        assessment_line(pid, assessment_json(result))
         t4 = clock()
         import_s += t1 - t0
         check_s += t2 - t1

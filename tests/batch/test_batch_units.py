@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import orjson
 import pytest
 
 from revspine import load_knowledge
@@ -13,6 +14,7 @@ from revspine.batch import fhir_links
 from revspine.batch._tables import nest
 from revspine.batch.evaluate import EvalContext, SharedIndex, evaluate_fhir
 from revspine.batch.records import Origin
+from revspine.domain.case import Case
 
 pytestmark = pytest.mark.req("REQ-401", "REQ-206")
 
@@ -220,3 +222,44 @@ def test_nest_dotted_paths() -> None:
 def test_nest_rejects(flat: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         nest(flat)
+
+
+def test_the_line_holds_the_assessment_as_model_dump_json_writes_it() -> None:
+    from revspine.batch.evaluate import assessment_json, assessment_line
+    from revspine.engine import assess
+
+    items = [
+        (Origin("Patient.ndjson", 1), _patient(), None),
+        (Origin("Observation.ndjson", 2), _crp(12, "mg/L"), None),
+    ]
+    outcome = evaluate_fhir("p1", items, _ctx())
+    assert outcome.assessment_json is not None
+    line = orjson.loads(outcome.assessment_json)
+    case = Case.model_validate(
+        {"assessment_date": AS_OF, "patient": {"sex": "female", "birth_date": "1960-05-01"}}
+    )
+    a = assess(case, load_knowledge(), AS_OF)
+    text = a.model_dump_json(by_alias=True)
+    assert assessment_json(a) == text.encode()
+    assert assessment_line("p\u00e9", assessment_json(a)) == assessment_line("p\u00e9", text)
+    assert line["patient_id"] == "p1" and line["assessment"]["as_of"] == AS_OF.isoformat()
+
+
+def test_patient_references_are_made_canonical() -> None:
+    crp = _crp(12, "mg/L") | {"subject": {"reference": "urn:uuid:x", "display": "P"}}
+    allergy = {
+        "resourceType": "AllergyIntolerance",
+        "id": "a1",
+        "code": {"text": "Penicillin"},
+        "patient": {"reference": "Patient/old"},
+    }
+    items = [
+        (Origin("Patient.ndjson", 1), _patient(), None),
+        (Origin("Observation.ndjson", 2), crp, None),
+        (Origin("AllergyIntolerance.ndjson", 1), allergy, None),
+    ]
+    outcome = evaluate_fhir("p1", items, _ctx())
+    assert outcome.row is not None and outcome.row["import_warnings"] == 0
+    assert crp["subject"] == {"reference": "Patient/p1", "display": "P"}
+    assert allergy["patient"] == {"reference": "Patient/p1"}
+    assert outcome.row["workup_crp"] is False

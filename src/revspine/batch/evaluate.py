@@ -27,6 +27,7 @@ from revspine.batch.records import Origin, RecordError
 from revspine.batch.rows import assessment_row
 
 if TYPE_CHECKING:
+    from revspine.domain.assessment import Assessment
     from revspine.domain.case import Case
     from revspine.knowledge import Knowledge
 
@@ -35,6 +36,7 @@ __all__ = [
     "Item",
     "Outcome",
     "SharedIndex",
+    "assessment_json",
     "assessment_line",
     "evaluate_fhir",
     "evaluate_native",
@@ -107,8 +109,13 @@ def evaluate_fhir(
 
     ordered = sorted(items, key=_item_order)
     if canonical_refs:
+        reference = f"Patient/{patient_id}"
         for _, resource, _ in ordered:
-            fhir_links.set_patient_reference(resource, patient_id)
+            subject = resource.get("subject")
+            # Fast path for the usual record, whose subject already is the canonical reference
+            # (set_patient_reference would find it so and change nothing).
+            if type(subject) is not dict or subject.get("reference") != reference:
+                fhir_links.set_patient_reference(resource, patient_id)
     ordered += _referenced_medications(ordered, ctx.shared)
     anchor = next(
         (o for o, r, _ in ordered if r.get("resourceType") == "Patient"),
@@ -120,7 +127,10 @@ def evaluate_fhir(
         bundle = {
             "resourceType": "Bundle",
             "type": "collection",
-            "entry": [_entry(r, full) for _, r, full in ordered],
+            "entry": [
+                {"fullUrl": full, "resource": r} if full else {"resource": r}
+                for _, r, full in ordered
+            ],
         }
         try:
             result = bundle_to_case(bundle, as_of=as_of)
@@ -207,23 +217,26 @@ def _assess(
         import_warnings=import_warnings,
     )
     return Outcome(
-        patient_id,
-        row,
-        assessment_line(patient_id, assessment.model_dump_json(by_alias=True)),
-        errors,
+        patient_id, row, assessment_line(patient_id, assessment_json(assessment)), errors
     )
 
 
-def assessment_line(patient_id: str, assessment_json: str) -> bytes:
-    """One line of ``assessments.jsonl``: ``{"patient_id": …, "assessment": {…}}``."""
+def assessment_json(assessment: Assessment) -> bytes:
+    """``assessment.model_dump_json(by_alias=True)`` as the UTF-8 bytes pydantic's serializer
+    makes (``model_dump_json`` is this call decoded to a str, which the line encodes again)."""
+    return assessment.__pydantic_serializer__.to_json(assessment, by_alias=True)
+
+
+def assessment_line(patient_id: str, assessment_json: str | bytes) -> bytes:
+    """One line of ``assessments.jsonl``: ``{"patient_id": …, "assessment": {…}}``, from the
+    assessment's JSON (:func:`assessment_json`, or a ``model_dump_json`` str)."""
     import orjson
 
-    return (
-        b'{"patient_id":'
-        + orjson.dumps(patient_id)
-        + b',"assessment":'
-        + assessment_json.encode()
-        + b"}"
+    if isinstance(assessment_json, str):
+        assessment_json = assessment_json.encode()
+    # one join: the assessment JSON (kilobytes) is copied once
+    return b"".join(
+        (b'{"patient_id":', orjson.dumps(patient_id), b',"assessment":', assessment_json, b"}")
     )
 
 
@@ -234,15 +247,13 @@ def _item_order(item: Item) -> tuple[bool, str, int | None, int | None]:
     return resource.get("resourceType") != "Patient", origin.file, origin.line, origin.entry
 
 
-def _entry(resource: dict[str, Any], full_url: str | None) -> dict[str, Any]:
-    return {"fullUrl": full_url, "resource": resource} if full_url else {"resource": resource}
-
-
 def _referenced_medications(items: list[Item], shared: SharedIndex) -> list[Item]:
     if not shared.medications:
         return []
     found: dict[str, Item] = {}
     for _, r, _ in items:
+        if "medicationReference" not in r:  # most records: nothing to look up
+            continue
         ref = fhir_links.reference(r.get("medicationReference"))
         key = fhir_links.typed_key(ref, "Medication") if ref else None
         if key and key in shared.medications:

@@ -51,17 +51,28 @@ def _scan(
     (:func:`_checked_fields`): a field typed ``str``, ``int``, ``bool`` or a ``Literal`` cannot
     hold a value these checks look at. A path is only spelled out for a problem or a subtree."""
     values = model.__dict__  # where pydantic keeps field values
-    for name in _checked_fields(type(model)):
+    fields = _CHECKED_FIELDS.get(type(model))
+    for name in _checked_fields(type(model)) if fields is None else fields:
         try:
             value = values[name]
         except KeyError:
             value = getattr(model, name)
-        if value is None or _leaf(value, prefix, name, as_of, birth, problems):
+        if value is None:
             continue
-        if isinstance(value, _SEQUENCES):
+        # A list or a case model (the usual subtrees) is never a date or a float: it goes
+        # straight down; any other value is a leaf, else a sequence or model of another type.
+        kind = type(value)
+        if kind is list:
             if value:
                 _scan_value(value, _join(prefix, name), as_of, birth, problems)
-        elif type(value) in _CHECKED_FIELDS or isinstance(value, BaseModel):
+        elif kind in _CHECKED_FIELDS:
+            _scan(value, _join(prefix, name), as_of, birth, problems)
+        elif _leaf(value, prefix, name, as_of, birth, problems):
+            continue
+        elif isinstance(value, _SEQUENCES):
+            if value:
+                _scan_value(value, _join(prefix, name), as_of, birth, problems)
+        elif isinstance(value, BaseModel):
             _scan(value, _join(prefix, name), as_of, birth, problems)
 
 
@@ -69,7 +80,7 @@ def _scan_value(
     value: object, path: str, as_of: date, birth: date | None, problems: list[FieldProblem]
 ) -> None:
     """Check one value (a scalar, a model or a list of them) found at ``path``."""
-    if _leaf(value, path, "", as_of, birth, problems):
+    if type(value) is not list and _leaf(value, path, "", as_of, birth, problems):
         return
     if isinstance(value, _SEQUENCES):
         for i, item in enumerate(value):

@@ -111,6 +111,27 @@ def parse_date(value: Any, path: str) -> tuple[date | None, bool]:
     return found
 
 
+def date_of(resource: dict[str, Any], key: str, e: Any) -> tuple[date | None, bool]:
+    """:func:`parse_date` of ``resource[key]`` (``e``: the resource's entry, whose ``path``
+    names the JSON path of an error), the path built only when it is needed: a date seen before
+    needs none."""
+    value = resource.get(key)
+    if type(value) is str:
+        found = _dates.get(value)
+        if found is not None:
+            return found
+    return parse_date(value, f"{e.path}.{key}")
+
+
+def text_of(resource: dict[str, Any], key: str, e: Any) -> str | None:
+    """:func:`text` of ``resource[key]`` (``e`` as for :func:`date_of`), the path built only
+    when the value is not a string."""
+    value = resource.get(key)
+    if value is None or type(value) is str:
+        return value
+    return text(value, f"{e.path}.{key}")
+
+
 def _parse_date_text(raw: str, path: str) -> tuple[date | None, bool]:
     m = _DATE_RE.match(raw)
     if not m:

@@ -30,7 +30,7 @@ def observation(st: State, e: Entry) -> None:
         if target.startswith("refuse:"):
             st.warn(e, target.split(":", 1)[1])
         return
-    status = j.text(r.get("status"), f"{e.path}.status")
+    status = j.text_of(r, "status", e)
     if status in _SKIP_OBS_STATUS:
         st.warn(e, f"status '{status}': not used")
         return
@@ -73,7 +73,7 @@ def _effective(st: State, e: Entry) -> date | None:
     r = e.resource
     for key in ("effectiveDateTime", "effectiveInstant"):
         if key in r:
-            when, partial = j.parse_date(r[key], f"{e.path}.{key}")
+            when, partial = j.date_of(r, key, e)
             if partial:
                 st.warn(e, "effective date is not a full date: treated as undated")
             return when
@@ -84,7 +84,7 @@ def _effective(st: State, e: Entry) -> date | None:
             when, partial = j.parse_date(period.get("end"), f"{e.path}.effectivePeriod.end")
         return when
     if "issued" in r:
-        when, _ = j.parse_date(r["issued"], f"{e.path}.issued")
+        when, _ = j.date_of(r, "issued", e)
         st.note(e, "no effective date: the issued date is used")
         return when
     return None

@@ -37,11 +37,7 @@ def condition(st: State, e: Entry) -> None:
     verification = j.status_of(r, "verificationStatus", e)
     clinical = j.status_of(r, "clinicalStatus", e)
     plan = st.by_concept(
-        "Condition.plan",
-        e,
-        r.get("code"),
-        lambda st, e, cc: _condition_plan(st, e, cc, verification, clinical),
-        (verification, clinical),
+        "Condition.plan", e, r.get("code"), _condition_plan, (verification, clinical)
     )
     for op, a, b in plan:
         if op == _FLAG:
@@ -150,7 +146,7 @@ def procedure(st: State, e: Entry) -> None:
     if kind is None:
         st.miss_concept(e, cc, f"{e.path}.code")
         return
-    status = j.text(r.get("status"), f"{e.path}.status")
+    status = j.text_of(r, "status", e)
     if status is not None and status not in _DONE_PROCEDURE:
         st.warn(e, f"spine surgery '{label}' has status '{status}': not used")
         return
@@ -159,7 +155,7 @@ def procedure(st: State, e: Entry) -> None:
     surgery: dict[str, Any] = {"type": kind}
     when, partial = None, False
     if "performedDateTime" in r:
-        when, partial = j.parse_date(r["performedDateTime"], f"{e.path}.performedDateTime")
+        when, partial = j.date_of(r, "performedDateTime", e)
     elif "performedPeriod" in r:
         period = j.obj(r["performedPeriod"], f"{e.path}.performedPeriod")
         when, partial = j.parse_date(period.get("start"), f"{e.path}.performedPeriod.start")
@@ -306,7 +302,7 @@ def medication(st: State, e: Entry) -> None:
     if not classes:
         st.miss_concept(e, cc, f"{e.path}.medication[x]")
         return
-    status = j.text(r.get("status"), f"{e.path}.status")
+    status = j.text_of(r, "status", e)
     if e.rtype == "MedicationStatement" and status == "not-taken":
         if "opioid" in classes:
             st.opioid.append(False)

@@ -126,12 +126,12 @@ class State:
         memo: str,
         e: Entry,
         cc: Any,
-        read: Callable[[State, Entry, Any], T],
+        read: Callable[..., T],
         given: tuple[Any, ...] = (),
     ) -> T:
-        """``read(self, e, cc)``: what a handler derives from the CodeableConcept ``cc`` of
-        ``e``, the maps and the hashable values ``given`` alone (``e`` only names the JSON path
-        of an error).
+        """``read(self, e, cc, *given)``: what a handler derives from the CodeableConcept ``cc``
+        of ``e``, the maps and the hashable values ``given`` alone (``e`` only names the JSON
+        path of an error).
 
         For a concept of a common shape (:func:`~._json.simple_concept`) the result is
         remembered in the maps' cache ``memo``, keyed by that shape and ``given``: extracts
@@ -139,11 +139,11 @@ class State:
         so its errors are raised as ever."""
         key = j.simple_concept(cc)
         if key is None:
-            return read(self, e, cc)
+            return read(self, e, cc, *given)
         cache = self.maps.memo(memo)
         found: T | None = cache.get((key, given))
         if found is None:
-            found = remember(cache, (key, given), read(self, e, cc))
+            found = remember(cache, (key, given), read(self, e, cc, *given))
         return found
 
     # -- bookkeeping ----------------------------------------------------------------------------

@@ -127,7 +127,7 @@ class _Importer(State):
                 if rtype is None:
                     continue
                 resource = entry["resource"]
-            e = Entry(resource, f"$.entry[{i}].resource", rtype, full_url)
+            e = Entry(resource, _entry_path(i), rtype, full_url)
             self.entries.append(e)
             if rtype == "Patient":
                 self._patient(e, e.full_url)
@@ -188,10 +188,10 @@ class _Importer(State):
             self.patient_ref = f"Patient/{rid}"
         if full_url:
             self.patient_keys.add(full_url)
-        gender = j.text(r.get("gender"), f"{e.path}.gender")
+        gender = j.text_of(r, "gender", e)
         if gender in ("female", "male", "other"):
             self.patient["sex"] = gender
-        birth, partial = j.parse_date(r.get("birthDate"), f"{e.path}.birthDate")
+        birth, partial = j.date_of(r, "birthDate", e)
         if birth is not None:
             self.patient["birth_date"] = birth
             if self.as_of is not None:
@@ -314,6 +314,15 @@ _HANDLERS: dict[str, Callable[[State, Entry], None]] = {
     "Medication": _skip,  # read through references
     "Device": device,
 }
+
+
+_ENTRY_PATHS = tuple(f"$.entry[{i}].resource" for i in range(512))
+"""``$.entry[i].resource`` for the first entries: the same strings for every bundle, made once."""
+
+
+def _entry_path(i: int) -> str:
+    """The JSON path of the resource of entry ``i``."""
+    return _ENTRY_PATHS[i] if i < len(_ENTRY_PATHS) else f"$.entry[{i}].resource"
 
 
 def _no_resource(entry: Any, path: str) -> None:
