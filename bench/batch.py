@@ -13,8 +13,9 @@ records) it measures, each in a fresh process:
   ``/proc`` every 50 ms);
 * **CPU per patient** — the CPU time of the run (the main process and the tasks in the workers,
   from ``manifest.json``) per patient: what a patient costs whatever the number of cores. With
-  it, the cores at which the all-cores rate would reach the target if it scaled linearly (a
-  projection: only the cores of this machine are measured);
+  it, the cores at which the all-cores rate would reach the target if everything but the merge
+  (which runs in the main process alone) divided evenly among them (a projection: only the cores
+  of this machine are measured);
 * **Spark local** — :mod:`revspine.batch.spark` with ``local[N]`` on the smallest cohort: wall
   time with and without the session start.
 
@@ -69,6 +70,7 @@ class Measure:
     peak_tree_mib: float = 0.0
     assess_seconds: float | None = None
     cpu_seconds: float = 0.0
+    merge_seconds: float = 0.0
 
 
 def _tree_rss_kib(root: int) -> int:
@@ -154,7 +156,16 @@ def _batch(folder: Path, out: Path, workers: int) -> Measure:
     manifest = json.loads((out / "manifest.json").read_text())
     m.assess_seconds = manifest["timings"]["assess"]
     m.cpu_seconds = sum(manifest["cpu_seconds"].values())
+    m.merge_seconds = manifest["timings"]["merge"]
     return m
+
+
+def _cores_for(target_seconds: float, m: Measure) -> int | None:
+    """The cores at which a run would take ``target_seconds`` if everything but the merge (which
+    runs in the main process alone) divided evenly among them; None if the merge alone is
+    longer."""
+    room = target_seconds - m.merge_seconds
+    return math.ceil((m.cpu_seconds - m.merge_seconds) / room) if room > 0 else None
 
 
 def _spark(folder: Path, out: Path, workers: int) -> tuple[float, float]:
@@ -223,10 +234,12 @@ def main(argv: list[str] | None = None) -> None:
                     f"{'met' if met else 'not met'})"
                 )
                 if not met and workers > 1:
-                    cores = math.ceil(DECODE_TARGET * decode_rate * m.cpu_seconds / n)
-                    line += (
-                        f"; at {cpu_us:,.0f} µs of CPU per patient, linear scaling would reach "
-                        f"it from {cores} cores (a projection)"
+                    cores = _cores_for(n / (DECODE_TARGET * decode_rate), m)
+                    line += f"; at {cpu_us:,.0f} µs of CPU per patient, " + (
+                        f"{cores} cores would reach it if all but the merge scaled linearly "
+                        "(a projection, not a measurement)"
+                        if cores
+                        else "the merge alone takes longer than the target allows"
                     )
                 summary.append(line)
         if not args.no_spark:
