@@ -234,6 +234,48 @@ def test_batch_cli_progress_and_summary(clean_cohort: Cohort, tmp_path: Path) ->
         assert (tmp_path / name).is_file()
 
 
+@pytest.mark.parametrize("phase", ["partition", "part", "merge"])
+def test_a_full_disk_is_named_and_the_run_resumes(
+    clean_cohort: Cohort,
+    clean_run: Run,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    phase: str,
+) -> None:
+    """A full disk is the machine's refusal, not a revspine bug: exit 4 naming the file, the
+    finished work kept, and ``--resume`` once there is room writes what a clean run writes."""
+    import errno
+
+    from revspine.batch import _merge, _parts, _worker
+
+    target, name = {
+        "partition": (_worker, "partition_chunk"),
+        "part": (_parts, "atomic_write"),
+        "merge": (_merge, "replace_atomic"),
+    }[phase]
+    real = getattr(target, name)
+    calls = [0]
+
+    def full(*args: object, **kwargs: object) -> object:
+        calls[0] += 1
+        if calls[0] == 2:  # the second write finds the disk full
+            raise OSError(errno.ENOSPC, "No space left on device", "/data/out/.work/some-file")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(target, name, full)
+    argv = ["batch", str(clean_cohort.path), "--out", str(tmp_path), "--workers", "1"]
+    argv += ["--as-of", AS_OF.isoformat(), "--no-progress"]
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code == 4, result.stderr
+    assert "/data/out/.work/some-file: No space left on device" in result.stderr
+    assert "--resume" in result.stderr and "bug" not in result.stderr
+    assert not (tmp_path / "manifest.json").exists()
+    monkeypatch.setattr(target, name, real)
+    result = CliRunner().invoke(app, [*argv, "--resume"])
+    assert result.exit_code == 0, result.stderr
+    assert Run(tmp_path, None).files() == clean_run.files()  # type: ignore[arg-type]
+
+
 def test_strict_stops_at_a_record_the_import_refuses(clean_cohort: Cohort, tmp_path: Path) -> None:
     """A bad unit is found only when the patient is imported (after partitioning)."""
     bulk = tmp_path / "bulk"

@@ -187,3 +187,38 @@ def test_internal_error_exits_1(
     assert "internal error" in result.stderr
     assert "RuntimeError: boom" in result.stderr
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("number", "code", "fragment"),
+    [
+        ("ENOSPC", 4, "/srv/out/report.html: No space left on device"),
+        ("EACCES", 4, "/srv/out/report.html: Permission denied"),
+        ("EROFS", 4, "/srv/out/report.html: Read-only file system"),
+        ("EIO", 1, "internal error"),  # not the machine's refusal: reported as ours
+    ],
+)
+def test_a_refused_file_operation_exits_4_and_names_the_file(
+    run: Run,
+    write_case: WriteCase,
+    case: CaseFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    number: str,
+    code: int,
+    fragment: str,
+) -> None:
+    import errno
+    import os
+
+    import revspine.engine
+
+    def refused(*args: object, **kwargs: object) -> None:
+        err = getattr(errno, number)
+        raise OSError(err, os.strerror(err), "/srv/out/report.html")
+
+    monkeypatch.setattr(revspine.engine, "assess", refused)
+    result = run("assess", write_case(case()))
+    assert result.exit_code == code, result.stderr
+    assert fragment in result.stderr
+    assert ("bug" in result.stderr) == (code == 1)
+    assert result.stdout == ""

@@ -7,6 +7,7 @@ where it is used so that ``revspine --help`` stays fast.
 from __future__ import annotations
 
 import contextlib
+import errno
 import sys
 import traceback
 from collections.abc import Iterator
@@ -26,6 +27,15 @@ EXIT_INTERNAL = 1
 EXIT_INPUT = 2
 EXIT_CHECK = 3
 """A check command (``trace --check``, ``knowledge check-changelog``) found problems."""
+EXIT_SYSTEM = 4
+"""The system refused a file operation: disk full, no permission, read-only file system."""
+
+SYSTEM_ERRNOS = frozenset(
+    getattr(errno, name)
+    for name in ("ENOSPC", "EDQUOT", "EROFS", "EACCES", "EPERM", "EMFILE", "ENFILE", "EFBIG")
+    if hasattr(errno, name)
+)
+"""``OSError`` numbers that are the machine's refusal, not a revspine bug."""
 
 DATE_FORMATS = ["%Y-%m-%d"]
 """The only accepted spelling of ``--as-of`` (ISO 8601 calendar date)."""
@@ -81,8 +91,24 @@ def cli_errors() -> Iterator[None]:
         raise typer.Exit(EXIT_INPUT) from None
     except EngineError as exc:
         _internal(exc, f"rule {exc.rule_id} failed")
+    except OSError as exc:
+        if not is_system_error(exc):
+            _internal(exc, "unexpected error")
+        echo_err(f"revspine: {system_error(exc)}")
+        raise typer.Exit(EXIT_SYSTEM) from None
     except Exception as exc:
         _internal(exc, "unexpected error")
+
+
+def is_system_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is the machine refusing a file operation (see :data:`SYSTEM_ERRNOS`)."""
+    return isinstance(exc, OSError) and exc.errno in SYSTEM_ERRNOS
+
+
+def system_error(exc: OSError) -> str:
+    """``<file>: <reason>`` for a refused file operation."""
+    where = exc.filename if exc.filename is not None else "a file operation"
+    return f"{where}: {exc.strerror or exc}"
 
 
 def _internal(exc: BaseException, what: str) -> NoReturn:

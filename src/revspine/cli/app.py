@@ -25,7 +25,8 @@ from revspine.cli import (
 HELP = (
     "revspine: explainable clinical decision support for failed back surgery syndrome (FBSS). "
     "Advice for a clinician, not an order.\n\n"
-    "Exit codes: 0 ok, 2 invalid input or usage, 3 a check failed, 1 internal error."
+    "Exit codes: 0 ok, 2 invalid input or usage, 3 a check failed, 4 the system refused a file "
+    "operation (disk full, no permission), 1 internal error."
 )
 
 app = typer.Typer(

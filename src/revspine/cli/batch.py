@@ -12,10 +12,13 @@ import typer
 from revspine.cli._common import (
     DATE_FORMATS,
     EXIT_INPUT,
+    EXIT_SYSTEM,
     as_date,
     bad_parameter,
     cli_errors,
     echo_err,
+    is_system_error,
+    system_error,
     write_output,
 )
 
@@ -123,6 +126,14 @@ def batch(
                 f"revspine: interrupted; continue with: revspine batch ... --out {out} --resume"
             )
             raise typer.Exit(EXIT_INTERRUPTED) from None
+        except OSError as exc:
+            if not is_system_error(exc):
+                raise
+            echo_err(
+                f"revspine: {system_error(exc)}; the finished work is kept: once the cause is "
+                f"fixed, continue with: revspine batch ... --out {out} --resume"
+            )
+            raise typer.Exit(EXIT_SYSTEM) from None
         kinds = ", ".join(f"{k} {v}" for k, v in summary.errors_by_kind.items())
         echo_err(
             f"revspine: {summary.patients} patient(s) assessed in {summary.seconds:.1f} s "
