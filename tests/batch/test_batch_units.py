@@ -105,6 +105,52 @@ def test_refused_record_is_dropped_and_the_patient_still_assessed() -> None:
     assert error.reason.startswith("$.valueQuantity")
 
 
+def _fusion(rid: str = "s1", when: str = "2024-03-01") -> dict[str, Any]:
+    return {
+        "resourceType": "Procedure",
+        "id": rid,
+        "status": "completed",
+        "code": {"text": "lumbar fusion L4-L5"},
+        "subject": {"reference": "Patient/p1"},
+        "performedDateTime": when,
+    }
+
+
+@pytest.mark.req("HAZ-022")
+def test_a_resource_listed_twice_is_read_once() -> None:
+    """A Bulk export that repeats a line (an export retried, pages that overlap) must not count
+    a surgery or a lab result twice."""
+    once = [
+        (Origin("Patient.ndjson", 1), _patient(), None),
+        (Origin("Procedure.ndjson", 3), _fusion(), None),
+        (Origin("Observation.ndjson", 5), _crp(12, "mg/L"), None),
+    ]
+    twice = once + [
+        (Origin("Procedure.ndjson", 8), _fusion(), None),
+        (Origin("Observation.ndjson", 9), _crp(12, "mg/L"), None),
+    ]
+    a, b = evaluate_fhir("p1", once, _ctx()), evaluate_fhir("p1", twice, _ctx())
+    assert a.row is not None and b.row is not None and a.errors == b.errors == []
+    assert b.assessment_json == a.assessment_json
+    assert b.row["import_warnings"] == a.row["import_warnings"] + 2
+
+
+@pytest.mark.req("HAZ-022")
+def test_two_versions_of_a_resource_keep_the_first_and_name_both_lines() -> None:
+    items = [
+        (Origin("Patient.ndjson", 1), _patient(), None),
+        (Origin("Procedure.ndjson", 3), _fusion(), None),
+        (Origin("Procedure.ndjson", 8), _fusion(when="2025-06-01"), None),
+    ]
+    outcome = evaluate_fhir("p1", items, _ctx())
+    assert outcome.row is not None and outcome.row["input_errors"] == 1
+    [error] = outcome.errors
+    assert (error.file, error.line, error.kind) == ("Procedure.ndjson", 8, "fhir")
+    assert "Procedure/s1 is also Procedure.ndjson:3, with different content" in error.reason
+    assert outcome.assessment_json is not None
+    assert b'"last_surgery_date":"2024-03-01"' in outcome.assessment_json
+
+
 def test_an_unexpected_import_failure_costs_one_patient_not_the_run(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

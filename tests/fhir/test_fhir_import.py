@@ -62,11 +62,38 @@ def test_partial_birth_date_is_not_guessed() -> None:
 
 
 def test_two_patients_are_refused() -> None:
-    two = bundle(patient(), patient())
+    two = bundle(patient(), patient() | {"id": "p2"})
     two["entry"][1]["fullUrl"] = "urn:uuid:other"
     with pytest.raises(FhirParseError, match="more than one Patient") as err:
         bundle_to_case(two)
     assert err.value.path == "$.entry[1].resource"
+
+
+# -- A resource listed twice ----------------------------------------------------------------------
+
+
+@pytest.mark.req("HAZ-022")
+def test_a_resource_listed_twice_is_read_once_with_a_warning() -> None:
+    fusion, crp = procedure("lumbar fusion L4-L5"), lab("1988-5", 12, "mg/L")
+    once = imported(fusion, crp)
+    twice = bundle_to_case(bundle(patient(), fusion, crp, patient(), fusion, crp), as_of=AS_OF)
+    assert twice.case == once.case
+    assert len(twice.case.surgeries) == 1 and len(twice.case.labs) == 1
+    repeated = [w for w in twice.warnings if "read once" in str(w)]
+    assert [w.path for w in repeated] == [f"$.entry[{i}].resource" for i in (3, 4, 5)]
+    assert f"the same Procedure/{fusion['id']} as $.entry[1].resource" in str(repeated[1])
+
+
+@pytest.mark.req("HAZ-022")
+def test_two_versions_of_a_resource_are_refused_naming_both() -> None:
+    first = procedure("lumbar fusion L4-L5", when="2022-03-14")
+    later = first | {"performedDateTime": "2024-01-09"}
+    with pytest.raises(FhirParseError) as err:
+        bundle_to_case(bundle(patient(), first, later), as_of=AS_OF)
+    assert err.value.path == "$.entry[2].resource"
+    assert f"Procedure/{first['id']} is also $.entry[1].resource, with different content" in str(
+        err.value
+    )
 
 
 def test_resources_about_another_patient_are_skipped_with_a_warning() -> None:

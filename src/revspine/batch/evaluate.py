@@ -43,6 +43,7 @@ __all__ = [
 ]
 
 _ENTRY_RE = re.compile(r"^\$\.entry\[(\d+)\](?:\.resource)?")
+_ENTRY_IN_TEXT = re.compile(r"\$\.entry\[(\d+)\](?:\.resource)?")
 
 
 @dataclass
@@ -141,10 +142,14 @@ def evaluate_fhir(
             if m is None or int(m.group(1)) >= len(ordered):
                 errors.append(RecordError.at(anchor, "case", exc.reason, patient_id))
                 return Outcome(patient_id, None, None, errors)
+            # another entry named in the reason is named by its file and line, as the user knows it
+            reason = _ENTRY_IN_TEXT.sub(
+                lambda other: _label(ordered, int(other.group(1)), other.group(0)), exc.reason
+            )
             origin, resource, _ = ordered.pop(int(m.group(1)))
             where = "$" + path[m.end() :]
             errors.append(
-                RecordError.at(origin, "fhir", f"{where}: {exc.reason}", patient_id, _ref(resource))
+                RecordError.at(origin, "fhir", f"{where}: {reason}", patient_id, _ref(resource))
             )
         except Exception as exc:  # an importer bug must cost one patient, not the whole run
             reason = f"the FHIR import failed ({type(exc).__name__}: {exc}): a revspine bug"
@@ -260,6 +265,11 @@ def _referenced_medications(items: list[Item], shared: SharedIndex) -> list[Item
             origin, med = shared.medications[key]
             found.setdefault(key, (origin, med, None))
     return [found[k] for k in sorted(found)]
+
+
+def _label(items: list[Item], index: int, default: str) -> str:
+    """Where entry ``index`` of the patient's bundle came from (``file:line``)."""
+    return items[index][0].label() if index < len(items) else default
 
 
 def _ref(resource: dict[str, Any]) -> str | None:

@@ -112,6 +112,7 @@ class _Importer(State):
                 )
             )
         resource: Any
+        seen: dict[tuple[str, str], Entry] = {}  # (resourceType, id) → its first entry
         for i, entry in enumerate(self.bundle.get("entry") or ()):
             if type(entry) is dict:  # the usual shape, checked without isinstance
                 resource = entry.get("resource")
@@ -128,6 +129,13 @@ class _Importer(State):
                     continue
                 resource = entry["resource"]
             e = Entry(resource, _entry_path(i), rtype, full_url)
+            rid = resource.get("id")
+            if type(rid) is str:
+                first = seen.get((rtype, rid))
+                if first is not None:
+                    self._repeated(e, first)  # read once, or refused when they differ
+                    continue
+                seen[(rtype, rid)] = e
             self.entries.append(e)
             if rtype == "Patient":
                 self._patient(e, e.full_url)
@@ -150,6 +158,22 @@ class _Importer(State):
                     continue
             handler(self, e)
         return self._result(len(entries) + (1 if self.patient_ref or self.patient else 0))
+
+    def _repeated(self, e: Entry, first: Entry) -> None:
+        """``e`` has the type and id of an earlier entry (a Bulk export or a bundle that lists a
+        resource twice). The same resource is read once — counting it twice would count a
+        surgery or a lab result twice; two different versions are refused, as revspine cannot
+        tell which one is right (the batch drops the later and reports it)."""
+        ref = f"{e.rtype}/{e.resource['id']}"
+        if e.resource != first.resource:
+            raise j.fail(
+                e.path,
+                f"{ref} is also {first.path}, with different content: "
+                "revspine cannot tell which version is right",
+            )
+        self.warnings.append(
+            ImportMessage(f"the same {ref} as {first.path}: read once", e.path, ref)
+        )
 
     def _entry_parts(self, entry: Any, i: int) -> tuple[str | None, Any]:
         """(resourceType, fullUrl) of the bundle entry ``entry`` at index ``i``, checked; None
