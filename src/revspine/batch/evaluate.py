@@ -42,8 +42,8 @@ __all__ = [
     "evaluate_native",
 ]
 
-_ENTRY_RE = re.compile(r"^\$\.entry\[(\d+)\](?:\.resource)?")
-_ENTRY_IN_TEXT = re.compile(r"\$\.entry\[(\d+)\](?:\.resource)?")
+_ENTRY_RE = re.compile(r"\$\.entry\[(\d+)\](?:\.resource)?")
+"""A bundle entry's JSON path: ``match`` at the start of an error's path, ``sub`` in a reason."""
 
 
 @dataclass
@@ -110,13 +110,8 @@ def evaluate_fhir(
 
     ordered = sorted(items, key=_item_order)
     if canonical_refs:
-        reference = f"Patient/{patient_id}"
         for _, resource, _ in ordered:
-            subject = resource.get("subject")
-            # Fast path for the usual record, whose subject already is the canonical reference
-            # (set_patient_reference would find it so and change nothing).
-            if type(subject) is not dict or subject.get("reference") != reference:
-                fhir_links.set_patient_reference(resource, patient_id)
+            fhir_links.set_patient_reference(resource, patient_id)
     ordered += _referenced_medications(ordered, ctx.shared)
     anchor = next(
         (o for o, r, _ in ordered if r.get("resourceType") == "Patient"),
@@ -143,7 +138,7 @@ def evaluate_fhir(
                 errors.append(RecordError.at(anchor, "case", exc.reason, patient_id))
                 return Outcome(patient_id, None, None, errors)
             # another entry named in the reason is named by its file and line, as the user knows it
-            reason = _ENTRY_IN_TEXT.sub(
+            reason = _ENTRY_RE.sub(
                 lambda other: _label(ordered, int(other.group(1)), other.group(0)), exc.reason
             )
             origin, resource, _ = ordered.pop(int(m.group(1)))

@@ -51,8 +51,7 @@ def _scan(
     (:func:`_checked_fields`): a field typed ``str``, ``int``, ``bool`` or a ``Literal`` cannot
     hold a value these checks look at. A path is only spelled out for a problem or a subtree."""
     values = model.__dict__  # where pydantic keeps field values
-    fields = _CHECKED_FIELDS.get(type(model))
-    for name in _checked_fields(type(model)) if fields is None else fields:
+    for name in _checked_fields(type(model)):
         try:
             value = values[name]
         except KeyError:

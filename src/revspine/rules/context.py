@@ -88,14 +88,14 @@ INFECTION_FINDINGS = frozenset({"discitis_osteomyelitis", "epidural_abscess"})
 CROSS_SECTIONAL = frozenset({"mri", "mri_with_contrast", "ct_myelogram"})
 MRI = frozenset({"mri", "mri_with_contrast"})
 
-#: Case paths read by :meth:`Ctx.get`, split once: (first part, the other parts, whether the
-#: path is a screened red-flag symptom).
-_PATHS: dict[str, tuple[str, tuple[str, ...], bool]] = {}
+#: Case paths read by :meth:`Ctx.get` outside ``_SECTIONS``, split once: (first part, the
+#: other parts).
+_PATHS: dict[str, tuple[str, tuple[str, ...]]] = {}
 
 
-def _split(path: str) -> tuple[str, tuple[str, ...], bool]:
+def _split(path: str) -> tuple[str, tuple[str, ...]]:
     head, *rest = path.split(".")
-    return head, tuple(rest), path in SCREENED_RED_FLAGS
+    return head, tuple(rest)
 
 
 def _section(
@@ -123,6 +123,10 @@ _SECTIONS = tuple(
 )
 #: Every path of ``_SECTIONS`` as unknown.
 _UNKNOWN_SECTIONS: dict[str, Any] = dict.fromkeys(p for _, paths, _ in _SECTIONS for p in paths)
+# A negative red-flag screen is applied where the sections are read (``_CaseReads``), the only
+# place the screened symptoms are read.
+if not SCREENED_RED_FLAGS <= _UNKNOWN_SECTIONS.keys():
+    raise ValueError("every screened red-flag symptom must be in a section of _SECTIONS")
 
 
 _LAB_PLAUSIBILITY = {
@@ -261,14 +265,12 @@ class _CaseReads(dict[str, Any]):
         spec = _PATHS.get(path)
         if spec is None:
             spec = _PATHS[path] = _split(path)
-        head, rest, screened = spec
+        head, rest = spec
         obj: Any = getattr(self.case, head, None)
         for part in rest:
             if obj is None:  # an unrecorded part (e.g. no exam): unknown
                 break
             obj = getattr(obj, part, None)
-        if obj is None and screened and self.case.symptoms.red_flag_screen_negative:
-            obj = False
         self[path] = obj
         return obj
 
